@@ -1,0 +1,130 @@
+// generator.cpp: the lock-free generator step. See generator.h for the rules.
+#include "generator.h"
+
+namespace snowflake {
+
+void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms,
+                        ClockCondition initial_condition) {
+  // A floor means "every earlier ID had a millisecond <= floor_ms"; marking
+  // the floor's last sequence as used makes the next ID land past it.
+  uint64_t last = floor_ms >= 0 ? PackLastIssued(floor_ms, kMaxSequence) : 0;
+  state->last_issued.store(last, std::memory_order_relaxed);
+  state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
+  state->clock_condition.store(static_cast<int32_t>(initial_condition),
+                               std::memory_order_relaxed);
+  state->node_id = node_id;
+  state->borrow_events.store(0, std::memory_order_relaxed);
+  state->next_ms_waits.store(0, std::memory_order_relaxed);
+  state->clock_behind_errors.store(0, std::memory_order_relaxed);
+  state->reservation_writes.store(0, std::memory_order_relaxed);
+  state->reservation_failures.store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
+              int64_t max_drift_ms) {
+  Plan plan{};
+  if (now_ms < 0) {
+    plan.outcome = NextIdOutcome::kClockBeforeEpoch;
+    return plan;
+  }
+  const int64_t last_ms = LastIssuedMs(last_packed);
+  const int32_t last_seq = LastIssuedSequence(last_packed);
+
+  int64_t next_ms;
+  int32_t next_seq;
+  if (now_ms > last_ms) {
+    // A new millisecond: the common case at moderate rates.
+    next_ms = now_ms;
+    next_seq = 0;
+  } else if (last_seq < kMaxSequence) {
+    // The same millisecond, or the clock is behind and we continue from the
+    // last issued ID (borrowing).
+    next_ms = last_ms;
+    next_seq = last_seq + 1;
+  } else if (now_ms == last_ms) {
+    // 4096 IDs in this millisecond: the caller waits for the clock to move,
+    // so that IDs keep carrying the wall-clock time.
+    plan.outcome = NextIdOutcome::kSequenceExhausted;
+    plan.candidate_ms = last_ms + 1;
+    return plan;
+  } else {
+    // Borrowing and the borrowed millisecond is full: borrow the next one.
+    // Waiting for a clock that is behind could take as long as it is behind.
+    next_ms = last_ms + 1;
+    next_seq = 0;
+  }
+
+  plan.candidate_ms = next_ms;
+  plan.lead_ms = next_ms - now_ms;
+  if (plan.lead_ms > max_drift_ms) {
+    plan.outcome = NextIdOutcome::kClockTooFarBehind;
+    return plan;
+  }
+  if (next_ms > kMaxTimestampMs) {
+    plan.outcome = NextIdOutcome::kTimeRangeExhausted;
+    return plan;
+  }
+  if (next_ms > reserved_until_ms) {
+    plan.outcome = NextIdOutcome::kNeedsReservation;
+    return plan;
+  }
+  plan.outcome = NextIdOutcome::kIssued;
+  plan.next_packed = PackLastIssued(next_ms, next_seq);
+  return plan;
+}
+
+namespace {
+
+// Records a change of clock condition once: the caller that wins the swap
+// reports it, every other caller sees the new value and stays quiet.
+bool NoteClockCondition(GeneratorState* state, ClockCondition condition) {
+  int32_t seen = state->clock_condition.load(std::memory_order_relaxed);
+  const int32_t wanted = static_cast<int32_t>(condition);
+  if (seen == wanted) return false;
+  if (!state->clock_condition.compare_exchange_strong(seen, wanted, std::memory_order_relaxed)) {
+    return false;
+  }
+  if (condition == ClockCondition::kBorrowing) {
+    state->borrow_events.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+}  // namespace
+
+NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
+  NextIdResult result{};
+  uint64_t last = state->last_issued.load(std::memory_order_acquire);
+  for (;;) {
+    // The clock is read after last_issued is loaded, so a competing caller's
+    // newer millisecond is never mistaken for the clock going backwards.
+    const int64_t now_ms = clock->NowMs();
+    const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
+    const Plan plan = PlanNext(last, now_ms, reserved, max_drift_ms);
+    result.outcome = plan.outcome;
+    result.candidate_ms = plan.candidate_ms;
+    result.now_ms = now_ms;
+    result.lead_ms = plan.lead_ms;
+
+    if (plan.outcome == NextIdOutcome::kIssued) {
+      if (!state->last_issued.compare_exchange_weak(last, plan.next_packed,
+                                                    std::memory_order_acq_rel,
+                                                    std::memory_order_acquire)) {
+        continue;  // another caller won; `last` now holds its value
+      }
+      result.id = ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
+      result.condition =
+          plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+    } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
+      state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
+      result.condition = ClockCondition::kTooFarBehind;
+    } else {
+      return result;  // no statement about the clock
+    }
+    result.condition_changed = NoteClockCondition(state, result.condition);
+    return result;
+  }
+}
+
+}  // namespace snowflake

@@ -1,0 +1,107 @@
+// generator.h: the ID generator step, lock-free over one 64-bit word.
+//
+// Owns: GeneratorState (the per-server generator state that PostgreSQL keeps
+// in shared memory and the unit tests keep in a plain object) and the step
+// that turns (last issued, clock, reservation) into the next ID.
+//
+// Locking rules:
+//   - last_issued is advanced only by compare-and-swap in NextId(); any number
+//     of threads or processes may call NextId() at once, without a lock.
+//   - reserved_until_ms only grows, and only after the new value is durable;
+//     it is written by RenewReservation() (reservation.h) under the caller's
+//     renewal lock, and read here with acquire ordering.
+//   - node_id is written once by InitGeneratorState() before any call.
+//   - The counters and clock_condition are relaxed atomics: statistics and
+//     "log this once" flags, never used to decide an ID.
+#ifndef SNOWFLAKE_CORE_GENERATOR_H
+#define SNOWFLAKE_CORE_GENERATOR_H
+
+#include <atomic>
+#include <cstdint>
+
+#include "clock.h"
+#include "layout.h"
+
+namespace snowflake {
+
+// What the wall clock looks like to the generator, for log-once messages.
+enum class ClockCondition : int32_t {
+  kNormal = 0,        // IDs carry the wall-clock millisecond
+  kBorrowing = 1,     // the clock is behind the last issued ID; we continue from it
+  kTooFarBehind = 2,  // ... by more than the allowed drift; calls fail
+};
+
+inline constexpr int kCacheLine = 64;
+
+struct GeneratorState {
+  // (milliseconds << kSequenceBits) | sequence of the last issued ID.
+  alignas(kCacheLine) std::atomic<uint64_t> last_issued;
+
+  // Read-mostly line.
+  // Highest millisecond that is durably reserved; -1 when nothing is.
+  alignas(kCacheLine) std::atomic<int64_t> reserved_until_ms;
+  std::atomic<int32_t> clock_condition;  // a ClockCondition
+  int32_t node_id;
+
+  // Statistics for snowflake_status().
+  alignas(kCacheLine) std::atomic<uint64_t> borrow_events;
+  std::atomic<uint64_t> next_ms_waits;
+  std::atomic<uint64_t> clock_behind_errors;
+  std::atomic<uint64_t> reservation_writes;
+  std::atomic<uint64_t> reservation_failures;
+};
+
+constexpr uint64_t PackLastIssued(int64_t timestamp_ms, int32_t sequence) {
+  return (static_cast<uint64_t>(timestamp_ms) << kSequenceBits) | static_cast<uint64_t>(sequence);
+}
+constexpr int64_t LastIssuedMs(uint64_t packed) {
+  return static_cast<int64_t>(packed >> kSequenceBits);
+}
+constexpr int32_t LastIssuedSequence(uint64_t packed) {
+  return static_cast<int32_t>(packed & kMaxSequence);
+}
+
+// Prepares a state for use. floor_ms is the reserved_until read from the
+// state file at start (every earlier ID has a millisecond <= floor_ms), or -1
+// on a first start: the first ID will have a millisecond > floor_ms.
+void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms,
+                        ClockCondition initial_condition);
+
+enum class NextIdOutcome {
+  kIssued,               // id is valid and unique
+  kSequenceExhausted,    // 4096 IDs used in the current millisecond: wait for the next
+  kNeedsReservation,     // the next millisecond is past reserved_until: renew, then retry
+  kClockTooFarBehind,    // the clock is behind the last issued ID by more than max drift
+  kTimeRangeExhausted,   // the next millisecond is past 2093-09-06T15:47:35.551Z
+  kClockBeforeEpoch,     // the clock reads before 2024-01-01
+};
+
+struct NextIdResult {
+  NextIdOutcome outcome;
+  int64_t id;            // kIssued only
+  int64_t candidate_ms;  // the millisecond the next ID needs (or got)
+  int64_t now_ms;        // the clock reading used
+  int64_t lead_ms;       // candidate_ms - now_ms: > 0 while borrowing
+  // True for exactly one caller when the clock condition changes; that caller
+  // logs the change, so an event is logged once, not per call.
+  bool condition_changed;
+  ClockCondition condition;
+};
+
+// The pure decision, without atomics: what follows last_issued at now_ms.
+// Exposed for tests; NextId() is the real entry point.
+struct Plan {
+  NextIdOutcome outcome;
+  uint64_t next_packed;
+  int64_t candidate_ms;
+  int64_t lead_ms;
+};
+Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
+              int64_t max_drift_ms);
+
+// The hot path: one clock read, one compare-and-swap, no lock, no allocation.
+NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms);
+
+}  // namespace snowflake
+
+#endif  // SNOWFLAKE_CORE_GENERATOR_H

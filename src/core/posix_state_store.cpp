@@ -1,0 +1,116 @@
+// posix_state_store.cpp: atomic, durable replacement of the state file.
+#include "posix_state_store.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace snowflake {
+
+namespace {
+
+// Retries on EINTR; a short write without an errno is reported as ENOSPC,
+// which is what a short write to a regular file means.
+bool WriteAll(int fd, const uint8_t* data, size_t length, int* err) {
+  while (length > 0) {
+    ssize_t n = write(fd, data, length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return false;
+    }
+    if (n == 0) {
+      *err = ENOSPC;
+      return false;
+    }
+    data += n;
+    length -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+PosixStateStore::PosixStateStore(const char* directory) {
+  snprintf(directory_, sizeof directory_, "%s", directory);
+  snprintf(file_path_, sizeof file_path_, "%s/state", directory);
+  snprintf(temp_path_, sizeof temp_path_, "%s/state.tmp", directory);
+}
+
+Status PosixStateStore::EnsureDirectory() {
+  if (mkdir(directory_, 0700) == 0 || errno == EEXIST) return Status::Ok();
+  return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
+}
+
+Status PosixStateStore::Load(PersistedState* state) {
+  int fd = open(file_path_, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::Error(StatusCode::kNotFound, "no state file");
+    return Status::Error(StatusCode::kIoError, "could not open the state file", errno);
+  }
+  // Read one byte more than expected, so that a longer file is caught.
+  uint8_t buffer[kStateFileSize + 1];
+  size_t total = 0;
+  for (;;) {
+    ssize_t n = read(fd, buffer + total, sizeof buffer - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return Status::Error(StatusCode::kIoError, "could not read the state file", err);
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+    if (total == sizeof buffer) break;
+  }
+  close(fd);
+  return DecodeStateFile(buffer, total, state);
+}
+
+Status PosixStateStore::Save(const PersistedState& state) {
+  uint8_t bytes[kStateFileSize];
+  EncodeStateFile(state, bytes);
+
+  int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::Error(StatusCode::kIoError, "could not create the temporary state file",
+                         errno);
+  }
+  int err = 0;
+  const char* failed_step = nullptr;
+  if (!WriteAll(fd, bytes, sizeof bytes, &err)) {
+    failed_step = "could not write the temporary state file";
+  } else if (fsync(fd) != 0) {
+    err = errno;
+    failed_step = "could not fsync the temporary state file";
+  }
+  if (close(fd) != 0 && failed_step == nullptr) {
+    err = errno;
+    failed_step = "could not close the temporary state file";
+  }
+  if (failed_step == nullptr && rename(temp_path_, file_path_) != 0) {
+    err = errno;
+    failed_step = "could not rename the temporary state file into place";
+  }
+  if (failed_step != nullptr) {
+    unlink(temp_path_);  // best effort: the old state file is untouched
+    return Status::Error(StatusCode::kIoError, failed_step, err);
+  }
+
+  // The rename is only durable once the directory entry is.
+  int dir_fd = open(directory_, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    return Status::Error(StatusCode::kIoError, "could not open the state directory", errno);
+  }
+  if (fsync(dir_fd) != 0) {
+    err = errno;
+    close(dir_fd);
+    return Status::Error(StatusCode::kIoError, "could not fsync the state directory", err);
+  }
+  close(dir_fd);
+  return Status::Ok();
+}
+
+}  // namespace snowflake

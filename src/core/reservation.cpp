@@ -1,0 +1,44 @@
+// reservation.cpp: the renewal step. See reservation.h for the rules.
+#include "reservation.h"
+
+#include <algorithm>
+
+#include "layout.h"
+
+namespace snowflake {
+
+int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms) {
+  const int64_t base = std::max({now_ms, last_issued_ms, needed_ms});
+  return std::min(base + kReserveAheadMs, kMaxTimestampMs);
+}
+
+bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
+  const int64_t reserved = state.reserved_until_ms.load(std::memory_order_acquire);
+  if (reserved >= kMaxTimestampMs) return false;
+  const int64_t last_ms = LastIssuedMs(state.last_issued.load(std::memory_order_relaxed));
+  const bool used_since_last_renewal = last_ms + kReserveAheadMs > reserved;
+  const int64_t headroom = reserved - std::max(now_ms, last_ms);
+  return used_since_last_renewal && headroom < kRenewBelowMs;
+}
+
+Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
+                        int64_t needed_ms) {
+  const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
+  if (reserved >= needed_ms && !ShouldRenewAhead(*state, now_ms)) return Status::Ok();
+
+  const int64_t last_ms = LastIssuedMs(state->last_issued.load(std::memory_order_acquire));
+  const int64_t target = ReservationTarget(now_ms, last_ms, needed_ms);
+  if (target <= reserved) return Status::Ok();
+
+  const Status saved = store->Save(PersistedState{state->node_id, target});
+  if (!saved.ok()) {
+    state->reservation_failures.fetch_add(1, std::memory_order_relaxed);
+    return saved;
+  }
+  state->reservation_writes.fetch_add(1, std::memory_order_relaxed);
+  // Release: whoever sees the new bound also sees that the write completed.
+  state->reserved_until_ms.store(target, std::memory_order_release);
+  return Status::Ok();
+}
+
+}  // namespace snowflake

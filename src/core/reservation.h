@@ -1,0 +1,44 @@
+// reservation.h: keeping reserved_until durable and ahead of demand.
+//
+// Owns: the reservation window policy and the renewal step (DESIGN.md
+// section 3). An ID may carry millisecond m only if m <= reserved_until, and
+// reserved_until grows only after the store has made the new value durable,
+// so every ID issued before a crash is at or below what the next start reads.
+//
+// Locking rules: RenewReservation() must be called by one renewer at a time
+// (PostgreSQL: the snowflake LWLock in exclusive mode; tests: one thread or a
+// mutex). Readers of reserved_until need no lock (see generator.h).
+#ifndef SNOWFLAKE_CORE_RESERVATION_H
+#define SNOWFLAKE_CORE_RESERVATION_H
+
+#include <cstdint>
+
+#include "generator.h"
+#include "state_store.h"
+#include "status.h"
+
+namespace snowflake {
+
+// A renewal reserves this far past max(clock, last issued, what is needed).
+inline constexpr int64_t kReserveAheadMs = 1500;
+// Renewal ahead of need starts once less than this is left, so the headroom
+// stays between 0.5 s and 1.5 s and one renewal (one fsync) covers about
+// one second of IDs.
+inline constexpr int64_t kRenewBelowMs = 500;
+
+// The reserved_until a renewal should write.
+int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms);
+
+// Whether a renewal ahead of need is due: IDs were issued in the current
+// window (an idle server writes nothing) and less than kRenewBelowMs is left.
+bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms);
+
+// Makes reserved_until >= needed_ms durable, writing the store only if no
+// other renewer already did. On failure reserved_until is unchanged, the
+// failure is counted, and the store's status is returned.
+Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
+                        int64_t needed_ms);
+
+}  // namespace snowflake
+
+#endif  // SNOWFLAKE_CORE_RESERVATION_H

@@ -1,0 +1,42 @@
+// status.h: the result codes the core hands back to its callers.
+//
+// Owns: the StatusCode enum and the small Status value that carries it.
+// Threading: plain values, no shared state.
+//
+// The core never throws (it is built with -fno-exceptions); every failure
+// travels as one of these codes, and the PostgreSQL glue turns each one into
+// an ereport() with its own SQLSTATE.
+#ifndef SNOWFLAKE_CORE_STATUS_H
+#define SNOWFLAKE_CORE_STATUS_H
+
+namespace snowflake {
+
+enum class StatusCode {
+  kOk = 0,
+  kOutOfRange,       // an argument lies outside the layout
+  kNotFound,         // the state file does not exist (a first start)
+  kCorrupt,          // the state file exists but cannot be trusted
+  kIoError,          // reading, writing or syncing the state file failed
+};
+
+// A status code plus the errno of the system call that failed, if any, and a
+// short static description of the step ("fsync of the state file").
+struct Status {
+  StatusCode code = StatusCode::kOk;
+  int sys_errno = 0;
+  const char* what = "";
+
+  static Status Ok() { return Status{}; }
+  static Status Error(StatusCode code, const char* what, int sys_errno = 0) {
+    Status s;
+    s.code = code;
+    s.what = what;
+    s.sys_errno = sys_errno;
+    return s;
+  }
+  bool ok() const { return code == StatusCode::kOk; }
+};
+
+}  // namespace snowflake
+
+#endif  // SNOWFLAKE_CORE_STATUS_H

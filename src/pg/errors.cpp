@@ -1,0 +1,131 @@
+/*
+ * errors.cpp: the ereport() calls behind errors.h.
+ */
+#include "pg_headers.h"
+
+#include "errors.h"
+
+#include "settings.h"
+#include "shared_state.h"
+
+void ReportNotPreloaded(const char* function_name) {
+  ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                  errmsg("snowflake must be loaded via \"shared_preload_libraries\" to use %s",
+                         function_name),
+                  errhint("Add snowflake to shared_preload_libraries in postgresql.conf, set "
+                          "snowflake.node_id, and restart the server.")));
+  pg_unreachable();
+}
+
+void ReportNodeIdUnset() {
+  ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                  errmsg("snowflake.node_id is not set"),
+                  errdetail("Without a node id an ID cannot be proven unique across servers."),
+                  errhint("Set snowflake.node_id to a value from 0 to 1023 that no other server "
+                          "in the fleet uses, in postgresql.conf, and restart the server.")));
+  pg_unreachable();
+}
+
+void ReportInRecovery() {
+  ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+                  errmsg("cannot generate snowflake IDs during recovery"),
+                  errdetail("A standby shares its primary's node id, so IDs it issued could "
+                            "collide with the primary's."),
+                  errhint("Call snowflake_next_id() on the primary server.")));
+  pg_unreachable();
+}
+
+void ReportStateUnusable(const SnowflakeShared* shared) {
+  const bool corrupt = shared->state_error_code == snowflake::StatusCode::kCorrupt;
+  const char* detail =
+      "Without the stored reservation, IDs issued before the last shutdown could be issued "
+      "again.";
+  const char* hint =
+      "Restore the file from a backup, or follow \"Recovering the state file\" in the "
+      "snowflake README, then restart the server.";
+  if (corrupt)
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                    errmsg("snowflake state file \"%s/%s\" is corrupt: %s", DataDir,
+                           snowflake_state_store.file_path(), shared->state_error_what),
+                    errdetail("%s", detail), errhint("%s", hint)));
+  errno = shared->state_error_errno;
+  ereport(ERROR, (errcode_for_file_access(),
+                  errmsg("snowflake state file \"%s/%s\" is unreadable: %s: %m", DataDir,
+                         snowflake_state_store.file_path(), shared->state_error_what),
+                  errdetail("%s", detail), errhint("%s", hint)));
+  pg_unreachable();
+}
+
+void ReportReservationFailed(const snowflake::Status& status) {
+  errno = status.sys_errno;
+  ereport(ERROR,
+          (errcode_for_file_access(),
+           errmsg("snowflake could not reserve IDs: %s \"%s/%s\": %m", status.what, DataDir,
+                  snowflake_state_store.file_path()),
+           errdetail("No ID is issued until the reservation is durable on disk."),
+           errhint("Free space on, or restore write access to, the file system that holds "
+                   "\"%s/%s\". Generation resumes by itself once a write succeeds.",
+                   DataDir, SNOWFLAKE_STATE_DIRECTORY)));
+  pg_unreachable();
+}
+
+void ReportClockTooFarBehind(const snowflake::NextIdResult& result) {
+  ereport(ERROR,
+          (errcode(ERRCODE_SYSTEM_ERROR),
+           errmsg("system clock is %lld ms behind the last snowflake ID", (long long)result.lead_ms),
+           errdetail("snowflake.max_clock_drift allows %d ms.", max_clock_drift_setting_ms),
+           errhint("Correct the system clock, or raise snowflake.max_clock_drift to at least "
+                   "%lld ms and reload the configuration.",
+                   (long long)result.lead_ms)));
+  pg_unreachable();
+}
+
+void ReportTimeRangeExhausted() {
+  ereport(ERROR,
+          (errcode(ERRCODE_SEQUENCE_GENERATOR_LIMIT_EXCEEDED),
+           errmsg("snowflake ID time range is exhausted"),
+           errdetail("The layout holds milliseconds up to 2093-09-06 15:47:35.551+00."),
+           errhint("Check the system clock; if it is right, IDs of this layout can no longer be "
+                   "issued.")));
+  pg_unreachable();
+}
+
+void ReportClockBeforeEpoch(const snowflake::NextIdResult& result) {
+  ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR),
+                  errmsg("system clock reads %lld ms before the snowflake epoch",
+                         (long long)-result.now_ms),
+                  errdetail("IDs count milliseconds from 2024-01-01 00:00:00+00."),
+                  errhint("Correct the system clock.")));
+  pg_unreachable();
+}
+
+void ReportClockNotAdvancing() {
+  ereport(ERROR, (errcode(ERRCODE_SYSTEM_ERROR),
+                  errmsg("system clock did not advance while waiting for the next millisecond"),
+                  errdetail("All 4096 IDs of the current millisecond are used."),
+                  errhint("Check that the system clock is running.")));
+  pg_unreachable();
+}
+
+void LogClockConditionChange(const snowflake::NextIdResult& result) {
+  switch (result.condition) {
+    case snowflake::ClockCondition::kBorrowing:
+      ereport(WARNING,
+              (errmsg("snowflake: system clock is %lld ms behind the last issued ID",
+                      (long long)result.lead_ms),
+               errdetail("IDs continue from the last issued one, ahead of the clock, for as "
+                         "long as the gap stays within snowflake.max_clock_drift."),
+               errhint("Check the system clock and its time synchronisation.")));
+      break;
+    case snowflake::ClockCondition::kTooFarBehind:
+      ereport(WARNING,
+              (errmsg("snowflake: system clock is %lld ms behind the last issued ID, more than "
+                      "snowflake.max_clock_drift allows",
+                      (long long)result.lead_ms),
+               errhint("Correct the system clock, or raise snowflake.max_clock_drift.")));
+      break;
+    case snowflake::ClockCondition::kNormal:
+      ereport(LOG, (errmsg("snowflake: IDs follow the system clock again")));
+      break;
+  }
+}

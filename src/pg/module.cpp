@@ -1,0 +1,28 @@
+/*
+ * module.cpp: the module's entry point, _PG_init().
+ *
+ * Owns: what happens when PostgreSQL loads snowflake.so. Everything is set
+ * up only while shared_preload_libraries is processed; loaded any other way
+ * (CREATE EXTENSION without the preload), the SQL functions that need shared
+ * memory report how to fix it. Nothing is set up during binary upgrade.
+ */
+#include "pg_headers.h"
+
+#include "reservation_worker.h"
+#include "settings.h"
+#include "shared_state.h"
+
+extern "C" {
+PG_MODULE_MAGIC;
+PGDLLEXPORT void _PG_init(void);
+}
+
+void _PG_init(void) {
+  if (!process_shared_preload_libraries_in_progress) return;
+  if (IsBinaryUpgrade) return;
+
+  DefineSnowflakeSettings();
+  InstallSharedStateHooks();
+  /* Without a node id nothing may be issued, so there is nothing to reserve. */
+  if (node_id_setting != kNodeIdUnset) RegisterReservationWorker();
+}

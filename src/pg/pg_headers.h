@@ -1,0 +1,51 @@
+/*
+ * pg_headers.h: the one way glue code includes PostgreSQL.
+ *
+ * postgres.h comes first, and every PostgreSQL header sits inside
+ * extern "C", so the C++ glue links against PostgreSQL's C symbols. Only
+ * files in src/pg/ include this; src/core/ is compiled without the server's
+ * include path at all, so a PostgreSQL header there fails the build.
+ *
+ * Rule for every glue function: no object with a destructor lives in a frame
+ * that can reach ereport(ERROR) or CHECK_FOR_INTERRUPTS(), because their
+ * longjmp would skip it. The core never throws (-fno-exceptions).
+ */
+#ifndef SNOWFLAKE_PG_HEADERS_H
+#define SNOWFLAKE_PG_HEADERS_H
+
+extern "C" {
+#include "postgres.h"
+
+#include "access/xlog.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+}
+
+/*
+ * The module is built with -fvisibility=hidden so that only what PostgreSQL
+ * looks up is exported. PG15 defines PGDLLEXPORT as empty outside Windows;
+ * PG16 and later define it like this.
+ */
+#undef PGDLLEXPORT
+#define PGDLLEXPORT __attribute__((visibility("default")))
+
+/* PG_FUNCTION_INFO_V1 with C linkage and an exported symbol, as PG16 does. */
+#define SNOWFLAKE_SQL_FUNCTION(name)      \
+  extern "C" {                            \
+  PG_FUNCTION_INFO_V1(name);              \
+  PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+  }
+
+#endif /* SNOWFLAKE_PG_HEADERS_H */

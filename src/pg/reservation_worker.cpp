@@ -1,0 +1,73 @@
+/*
+ * reservation_worker.cpp: the background worker that renews reservations
+ * ahead of need, so that snowflake_next_id() never waits on the disk in
+ * steady state.
+ *
+ * Owns: the worker's registration and main loop. It wakes every
+ * kWakeIntervalMs, and when IDs were issued in the current window and less
+ * than kRenewBelowMs of it is left, it takes the snowflake LWLock and writes
+ * the next window (src/core/reservation.h): about one fsync per second under
+ * load, none when idle. It runs only on a primary
+ * (BgWorkerStart_RecoveryFinished); a standby issues no IDs.
+ */
+#include "pg_headers.h"
+
+#include "reservation_worker.h"
+
+#include "../core/clock.h"
+#include "../core/reservation.h"
+#include "shared_state.h"
+
+static constexpr long kWakeIntervalMs = 50;
+
+extern "C" {
+PGDLLEXPORT void snowflake_reservation_worker_main(Datum main_arg);
+}
+
+void RegisterReservationWorker() {
+  BackgroundWorker worker = {};
+  worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+  worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+  worker.bgw_restart_time = 1;
+  strlcpy(worker.bgw_library_name, "snowflake", BGW_MAXLEN);
+  strlcpy(worker.bgw_function_name, "snowflake_reservation_worker_main", BGW_MAXLEN);
+  strlcpy(worker.bgw_name, "snowflake reservation writer", BGW_MAXLEN);
+  strlcpy(worker.bgw_type, "snowflake reservation writer", BGW_MAXLEN);
+  RegisterBackgroundWorker(&worker);
+}
+
+void snowflake_reservation_worker_main(Datum) {
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  BackgroundWorkerUnblockSignals();
+
+  SnowflakeShared* shared = snowflake_shared;
+  if (shared == nullptr || shared->startup_status != StartupStatus::kReady) proc_exit(0);
+
+  snowflake::SystemClock clock;
+  bool failing = false;
+  while (!ShutdownRequestPending) {
+    const int64 now_ms = clock.NowMs();
+    if (snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
+      const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
+      if (!status.ok() && !failing) {
+        errno = status.sys_errno;
+        ereport(WARNING,
+                (errcode_for_file_access(),
+                 errmsg("snowflake: could not renew the reservation: %s \"%s/%s\": %m",
+                        status.what, DataDir, snowflake_state_store.file_path()),
+                 errdetail("snowflake_next_id() fails once the current window is used up."),
+                 errhint("Free space on, or restore write access to, that file system.")));
+      } else if (status.ok() && failing) {
+        ereport(LOG, (errmsg("snowflake: reservations are being written again")));
+      }
+      failing = !status.ok();
+    }
+
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWakeIntervalMs,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    HandleMainLoopInterrupts();
+  }
+  proc_exit(0);
+}

@@ -1,0 +1,30 @@
+/*
+ * settings.cpp: defines the snowflake.* settings. See settings.h.
+ */
+#include "pg_headers.h"
+
+#include "settings.h"
+
+#include "../core/layout.h"
+
+int node_id_setting = kNodeIdUnset;
+int max_clock_drift_setting_ms = 10000;
+
+void DefineSnowflakeSettings() {
+  DefineCustomIntVariable(
+      "snowflake.node_id", "Node id (0 to 1023) this server writes into every ID.",
+      "Each server that issues IDs needs its own node id, distinct across the fleet. "
+      "-1, the default, means unset: snowflake_next_id() then raises an error.",
+      &node_id_setting, kNodeIdUnset, kNodeIdUnset, snowflake::kMaxNodeId, PGC_POSTMASTER, 0,
+      nullptr, nullptr, nullptr);
+
+  DefineCustomIntVariable(
+      "snowflake.max_clock_drift",
+      "How far IDs may run ahead of a wall clock that went backwards.",
+      "While the clock is behind the last issued ID by at most this much, IDs continue from "
+      "the last issued one; beyond it, snowflake_next_id() raises an error.",
+      &max_clock_drift_setting_ms, 10000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+      nullptr, nullptr);
+
+  MarkGUCPrefixReserved("snowflake");
+}

@@ -1,0 +1,71 @@
+/*
+ * status_view.cpp: snowflake_status(), what a DBA sees of the generator.
+ *
+ * Owns: one SQL function returning one row. Reads shared memory without a
+ * lock: each field is a single atomic load, so the row is a snapshot of each
+ * value, not of all of them at one instant. Execution is granted to
+ * pg_monitor by the install script.
+ */
+#include "pg_headers.h"
+
+#include "../core/clock.h"
+#include "../core/generator.h"
+#include "errors.h"
+#include "shared_state.h"
+
+SNOWFLAKE_SQL_FUNCTION(snowflake_status)
+
+static constexpr int kStatusColumns = 11;
+
+static TimestampTz LayoutMsToTimestampTz(int64 layout_ms) {
+  const int64 unix_ms = layout_ms + snowflake::kEpochUnixMs;
+  return unix_ms * 1000 -
+         int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * USECS_PER_DAY;
+}
+
+Datum snowflake_status(PG_FUNCTION_ARGS) {
+  SnowflakeShared* shared = snowflake_shared;
+  if (shared == nullptr) ReportNotPreloaded("snowflake_status()");
+
+  TupleDesc tupdesc;
+  if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
+    elog(ERROR, "return type must be a row type");
+  tupdesc = BlessTupleDesc(tupdesc);
+
+  const snowflake::GeneratorState& gen = shared->generator;
+  snowflake::SystemClock clock;
+  const int64 now_ms = clock.NowMs();
+  const uint64 last = gen.last_issued.load(std::memory_order_acquire);
+  const int64 reserved = gen.reserved_until_ms.load(std::memory_order_acquire);
+  const bool issued_since_start = last != shared->initial_last_issued;
+  const int64 last_ms = snowflake::LastIssuedMs(last);
+
+  Datum values[kStatusColumns];
+  bool nulls[kStatusColumns] = {};
+  int i = 0;
+  values[i++] = Int32GetDatum(gen.node_id);
+  if (issued_since_start) {
+    values[i++] = Int64GetDatum(
+        snowflake::ComposeId(last_ms, gen.node_id, snowflake::LastIssuedSequence(last)));
+    values[i++] = TimestampTzGetDatum(LayoutMsToTimestampTz(last_ms));
+  } else {
+    nulls[i++] = true;
+    nulls[i++] = true;
+  }
+  if (reserved >= 0)
+    values[i++] = TimestampTzGetDatum(LayoutMsToTimestampTz(reserved));
+  else
+    nulls[i++] = true;
+  /* How far the newest ID runs ahead of the wall clock; 0 when it does not. */
+  values[i++] = Int64GetDatum(last_ms > now_ms ? last_ms - now_ms : 0);
+  values[i++] = Int64GetDatum((int64)gen.borrow_events.load(std::memory_order_relaxed));
+  values[i++] = Int64GetDatum((int64)gen.next_ms_waits.load(std::memory_order_relaxed));
+  values[i++] = Int64GetDatum((int64)gen.clock_behind_errors.load(std::memory_order_relaxed));
+  values[i++] = Int64GetDatum((int64)gen.reservation_writes.load(std::memory_order_relaxed));
+  values[i++] = Int64GetDatum((int64)gen.reservation_failures.load(std::memory_order_relaxed));
+  values[i++] = CStringGetTextDatum(
+      shared->startup_status == StartupStatus::kReady ? "ready" : "state file unusable");
+  Assert(i == kStatusColumns);
+
+  PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
