@@ -33,13 +33,16 @@ src/core/%.o: src/core/%.cpp
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
 REGRESS = functions decode errors labels table_default parallel settings
-REGRESS_OPTS = --temp-instance=tmp_check --temp-config=$(srcdir)/tests/regress/preloaded.conf \
+REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/regress/preloaded.conf \
 	--load-extension=snowflake
 REGRESS_NO_NODE_ID = node_id_unset
 REGRESS_NOT_PRELOADED = not_preloaded
 
 # JIT bitcode is for inlining into JIT-compiled expressions; these functions
 # are a call each, and PGXS's bitcode rules do not cover the core's C++.
+TAP_TESTS = 1
+PROVE_TESTS = tests/t/*.pl
+
 override with_llvm = no
 autodepend = yes
 
@@ -66,7 +69,7 @@ installcheck-not-preloaded:
 	  --temp-config=$(srcdir)/tests/regress/not_preloaded.conf \
 	  --outputdir=output_not_preloaded $(REGRESS_NOT_PRELOADED)
 
-EXTRA_CLEAN = tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
+EXTRA_CLEAN = tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
 .PHONY: demo test bench format format-check

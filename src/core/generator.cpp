@@ -10,8 +10,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   uint64_t last = floor_ms >= 0 ? PackLastIssued(floor_ms, kMaxSequence) : 0;
   state->last_issued.store(last, std::memory_order_relaxed);
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
-  state->clock_condition.store(static_cast<int32_t>(initial_condition),
-                               std::memory_order_relaxed);
+  state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
   state->node_id = node_id;
   state->borrow_events.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
@@ -108,14 +107,13 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
     result.lead_ms = plan.lead_ms;
 
     if (plan.outcome == NextIdOutcome::kIssued) {
-      if (!state->last_issued.compare_exchange_weak(last, plan.next_packed,
-                                                    std::memory_order_acq_rel,
-                                                    std::memory_order_acquire)) {
+      if (!state->last_issued.compare_exchange_weak(
+              last, plan.next_packed, std::memory_order_acq_rel, std::memory_order_acquire)) {
         continue;  // another caller won; `last` now holds its value
       }
-      result.id = ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
-      result.condition =
-          plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      result.id =
+          ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
+      result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
     } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
       state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
       result.condition = ClockCondition::kTooFarBehind;

@@ -68,12 +68,12 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
                         ClockCondition initial_condition);
 
 enum class NextIdOutcome {
-  kIssued,               // id is valid and unique
-  kSequenceExhausted,    // 4096 IDs used in the current millisecond: wait for the next
-  kNeedsReservation,     // the next millisecond is past reserved_until: renew, then retry
-  kClockTooFarBehind,    // the clock is behind the last issued ID by more than max drift
-  kTimeRangeExhausted,   // the next millisecond is past 2093-09-06T15:47:35.551Z
-  kClockBeforeEpoch,     // the clock reads before 2024-01-01
+  kIssued,              // id is valid and unique
+  kSequenceExhausted,   // 4096 IDs used in the current millisecond: wait for the next
+  kNeedsReservation,    // the next millisecond is past reserved_until: renew, then retry
+  kClockTooFarBehind,   // the clock is behind the last issued ID by more than max drift
+  kTimeRangeExhausted,  // the next millisecond is past 2093-09-06T15:47:35.551Z
+  kClockBeforeEpoch,    // the clock reads before 2024-01-01
 };
 
 struct NextIdResult {

@@ -75,8 +75,7 @@ Status PosixStateStore::Save(const PersistedState& state) {
 
   int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::Error(StatusCode::kIoError, "could not create the temporary state file",
-                         errno);
+    return Status::Error(StatusCode::kIoError, "could not create the temporary state file", errno);
   }
   int err = 0;
   const char* failed_step = nullptr;

@@ -58,25 +58,25 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
 
 void ReportReservationFailed(const snowflake::Status& status) {
   errno = status.sys_errno;
-  ereport(ERROR,
-          (errcode_for_file_access(),
-           errmsg("snowflake could not reserve IDs: %s \"%s/%s\": %m", status.what, DataDir,
-                  snowflake_state_store.file_path()),
-           errdetail("No ID is issued until the reservation is durable on disk."),
-           errhint("Free space on, or restore write access to, the file system that holds "
-                   "\"%s/%s\". Generation resumes by itself once a write succeeds.",
-                   DataDir, SNOWFLAKE_STATE_DIRECTORY)));
+  ereport(ERROR, (errcode_for_file_access(),
+                  errmsg("snowflake could not reserve IDs: %s \"%s/%s\": %m", status.what, DataDir,
+                         snowflake_state_store.file_path()),
+                  errdetail("No ID is issued until the reservation is durable on disk."),
+                  errhint("Free space on, or restore write access to, the file system that holds "
+                          "\"%s/%s\". Generation resumes by itself once a write succeeds.",
+                          DataDir, SNOWFLAKE_STATE_DIRECTORY)));
   pg_unreachable();
 }
 
 void ReportClockTooFarBehind(const snowflake::NextIdResult& result) {
-  ereport(ERROR,
-          (errcode(ERRCODE_SYSTEM_ERROR),
-           errmsg("system clock is %lld ms behind the last snowflake ID", (long long)result.lead_ms),
-           errdetail("snowflake.max_clock_drift allows %d ms.", max_clock_drift_setting_ms),
-           errhint("Correct the system clock, or raise snowflake.max_clock_drift to at least "
-                   "%lld ms and reload the configuration.",
-                   (long long)result.lead_ms)));
+  ereport(
+      ERROR,
+      (errcode(ERRCODE_SYSTEM_ERROR),
+       errmsg("system clock is %lld ms behind the last snowflake ID", (long long)result.lead_ms),
+       errdetail("snowflake.max_clock_drift allows %d ms.", max_clock_drift_setting_ms),
+       errhint("Correct the system clock, or raise snowflake.max_clock_drift to at least "
+               "%lld ms and reload the configuration.",
+               (long long)result.lead_ms)));
   pg_unreachable();
 }
 

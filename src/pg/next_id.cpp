@@ -43,8 +43,7 @@ Datum snowflake_next_id(PG_FUNCTION_ARGS) {
         PG_RETURN_INT64(result.id);
 
       case snowflake::NextIdOutcome::kSequenceExhausted:
-        if (spins == 0)
-          shared->generator.next_ms_waits.fetch_add(1, std::memory_order_relaxed);
+        if (spins == 0) shared->generator.next_ms_waits.fetch_add(1, std::memory_order_relaxed);
         ++spins;
         if ((spins & 1023) == 0) {
           CHECK_FOR_INTERRUPTS();

@@ -42,9 +42,9 @@ extern "C" {
 #define PGDLLEXPORT __attribute__((visibility("default")))
 
 /* PG_FUNCTION_INFO_V1 with C linkage and an exported symbol, as PG16 does. */
-#define SNOWFLAKE_SQL_FUNCTION(name)      \
-  extern "C" {                            \
-  PG_FUNCTION_INFO_V1(name);              \
+#define SNOWFLAKE_SQL_FUNCTION(name)        \
+  extern "C" {                              \
+  PG_FUNCTION_INFO_V1(name);                \
   PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
   }
 

@@ -19,12 +19,11 @@ void DefineSnowflakeSettings() {
       nullptr, nullptr, nullptr);
 
   DefineCustomIntVariable(
-      "snowflake.max_clock_drift",
-      "How far IDs may run ahead of a wall clock that went backwards.",
+      "snowflake.max_clock_drift", "How far IDs may run ahead of a wall clock that went backwards.",
       "While the clock is behind the last issued ID by at most this much, IDs continue from "
       "the last issued one; beyond it, snowflake_next_id() raises an error.",
-      &max_clock_drift_setting_ms, 10000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-      nullptr, nullptr);
+      &max_clock_drift_setting_ms, 10000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
 
   MarkGUCPrefixReserved("snowflake");
 }

@@ -79,8 +79,8 @@ static void LoadStateFile(SnowflakeShared* shared) {
     errno = status.sys_errno;
     ereport(WARNING,
             (errmsg("snowflake: cannot use state file \"%s\": %s%s%s",
-                    snowflake_state_store.file_path(), status.what,
-                    status.sys_errno ? ": " : "", status.sys_errno ? strerror(status.sys_errno) : ""),
+                    snowflake_state_store.file_path(), status.what, status.sys_errno ? ": " : "",
+                    status.sys_errno ? strerror(status.sys_errno) : ""),
              errhint("snowflake_next_id() raises an error until this is repaired; see "
                      "\"Recovering the state file\" in the snowflake README.")));
   }
@@ -97,8 +97,7 @@ static void SnowflakeShmemStartup() {
 
   bool found = false;
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-  void* raw = ShmemInitStruct("snowflake", sizeof(SnowflakeShared) + snowflake::kCacheLine,
-                              &found);
+  void* raw = ShmemInitStruct("snowflake", sizeof(SnowflakeShared) + snowflake::kCacheLine, &found);
   /* ShmemInitStruct aligns to a cache line on PG15 already; be explicit. */
   void* aligned = (void*)TYPEALIGN(snowflake::kCacheLine, raw);
   SnowflakeShared* shared = static_cast<SnowflakeShared*>(aligned);

@@ -11,6 +11,7 @@
 #include "../core/clock.h"
 #include "../core/generator.h"
 #include "errors.h"
+#include "settings.h"
 #include "shared_state.h"
 
 SNOWFLAKE_SQL_FUNCTION(snowflake_status)
@@ -19,8 +20,15 @@ static constexpr int kStatusColumns = 11;
 
 static TimestampTz LayoutMsToTimestampTz(int64 layout_ms) {
   const int64 unix_ms = layout_ms + snowflake::kEpochUnixMs;
-  return unix_ms * 1000 -
-         int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * USECS_PER_DAY;
+  return unix_ms * 1000 - int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * USECS_PER_DAY;
+}
+
+/* Why snowflake_next_id() would fail right now, or "ready". */
+static const char* StateName(const SnowflakeShared* shared) {
+  if (shared->startup_status != StartupStatus::kReady) return "state file unusable";
+  if (node_id_setting == kNodeIdUnset) return "node id not set";
+  if (RecoveryInProgress()) return "in recovery";
+  return "ready";
 }
 
 Datum snowflake_status(PG_FUNCTION_ARGS) {
@@ -43,7 +51,10 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   Datum values[kStatusColumns];
   bool nulls[kStatusColumns] = {};
   int i = 0;
-  values[i++] = Int32GetDatum(gen.node_id);
+  if (gen.node_id == kNodeIdUnset)
+    nulls[i++] = true;
+  else
+    values[i++] = Int32GetDatum(gen.node_id);
   if (issued_since_start) {
     values[i++] = Int64GetDatum(
         snowflake::ComposeId(last_ms, gen.node_id, snowflake::LastIssuedSequence(last)));
@@ -63,8 +74,7 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   values[i++] = Int64GetDatum((int64)gen.clock_behind_errors.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.reservation_writes.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.reservation_failures.load(std::memory_order_relaxed));
-  values[i++] = CStringGetTextDatum(
-      shared->startup_status == StartupStatus::kReady ? "ready" : "state file unusable");
+  values[i++] = CStringGetTextDatum(StateName(shared));
   Assert(i == kStatusColumns);
 
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# make test: installs what is missing, builds, and runs every test:
+#   1. formatting (clang-format) and the build with -Wall -Wextra -Werror;
+#   2. the core's GoogleTest suite, plain, under ASan+UBSan, and under TSan;
+#   3. pg_regress on throwaway servers (preloaded, node id unset, not preloaded)
+#      and the TAP tests (PostgreSQL::Test::Cluster), as an unprivileged user;
+#   4. a short smoke run of the benchmark, so it does not rot.
+# Exits non-zero on the first failure and prints regression.diffs if pg_regress fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh test
+
+step "format check"
+make -s format-check
+
+step "build and install"
+make -s
+make -s install
+
+step "core unit tests (GoogleTest)"
+for variant in plain address thread; do
+  dir="build/gtest-$variant"
+  sanitize=""
+  [[ $variant != plain ]] && sanitize=$variant
+  cmake -S tests -B "$dir" -DSNOWFLAKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$dir" -j "$(nproc)" >/dev/null
+  echo "--- ctest ($variant)"
+  ctest --test-dir "$dir" --output-on-failure
+done
+
+step "pg_regress and TAP tests"
+source scripts/pg_user.sh
+stage=$(pg_user_dir snowflake-test)
+# The checkout may sit where the unprivileged user cannot read or write
+# (e.g. /root), so the SQL and TAP tests run in a copy it owns.
+tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
+[[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$stage"
+if ! as_pg_user make -C "$stage" installcheck PROVE_FLAGS="--timer"; then
+  for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
+    [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
+  done
+  echo "test servers' logs are under $stage/tmp_check*/ and $stage/tmp_check/log/" >&2
+  exit 1
+fi
+rm -rf "$stage"
+
+if [[ -x bench/run.sh ]]; then
+  step "benchmark smoke run"
+  BENCH_QUICK=1 bench/run.sh
+fi
+
+step "all tests passed"
