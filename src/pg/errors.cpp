@@ -20,7 +20,9 @@ void ReportNotPreloaded(const char* function_name) {
 void ReportNodeIdUnset() {
   ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                   errmsg("snowflake.node_id is not set"),
-                  errdetail("Without a node id an ID cannot be proven unique across servers."),
+                  errdetail("Without a node id an ID cannot be proven unique across servers. "
+                            "A value outside 0..1023 in postgresql.conf is rejected at start-up "
+                            "with a WARNING in the server log and leaves it unset."),
                   errhint("Set snowflake.node_id to a value from 0 to 1023 that no other server "
                           "in the fleet uses, in postgresql.conf, and restart the server.")));
   pg_unreachable();

@@ -22,8 +22,6 @@
  */
 static constexpr uint64 kMaxNextMsSpins = uint64{1} << 26;
 
-static snowflake::SystemClock system_clock;
-
 SNOWFLAKE_SQL_FUNCTION(snowflake_next_id)
 
 Datum snowflake_next_id(PG_FUNCTION_ARGS) {
@@ -36,7 +34,7 @@ Datum snowflake_next_id(PG_FUNCTION_ARGS) {
   uint64 spins = 0;
   for (;;) {
     const snowflake::NextIdResult result =
-        snowflake::NextId(&shared->generator, &system_clock, max_clock_drift_setting_ms);
+        snowflake::NextId(&shared->generator, &snowflake_clock, max_clock_drift_setting_ms);
     switch (result.outcome) {
       case snowflake::NextIdOutcome::kIssued:
         if (unlikely(result.condition_changed)) LogClockConditionChange(result);

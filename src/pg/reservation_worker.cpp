@@ -44,10 +44,9 @@ void snowflake_reservation_worker_main(Datum) {
   SnowflakeShared* shared = snowflake_shared;
   if (shared == nullptr || shared->startup_status != StartupStatus::kReady) proc_exit(0);
 
-  snowflake::SystemClock clock;
   bool failing = false;
   while (!ShutdownRequestPending) {
-    const int64 now_ms = clock.NowMs();
+    const int64 now_ms = snowflake_clock.NowMs();
     if (snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
       const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
       if (!status.ok() && !failing) {

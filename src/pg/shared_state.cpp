@@ -15,6 +15,7 @@
 
 SnowflakeShared* snowflake_shared = nullptr;
 snowflake::PosixStateStore snowflake_state_store(SNOWFLAKE_STATE_DIRECTORY);
+snowflake::SystemClock snowflake_clock;
 
 static shmem_request_hook_type prev_shmem_request_hook = nullptr;
 static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
@@ -38,7 +39,6 @@ static void MarkStateUnusable(SnowflakeShared* shared, const snowflake::Status& 
  * postmaster itself must not fail.
  */
 static void LoadStateFile(SnowflakeShared* shared) {
-  snowflake::SystemClock clock;
   const int32_t node_id = node_id_setting;
   int64_t floor_ms = -1;
   snowflake::ClockCondition condition = snowflake::ClockCondition::kNormal;
@@ -53,7 +53,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
       ereport(LOG, (errmsg("snowflake: state file \"%s\" was written with node id %d, "
                            "now running as node id %d",
                            snowflake_state_store.file_path(), persisted.node_id, node_id)));
-    const int64_t lead_ms = floor_ms - clock.NowMs();
+    const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
     if (lead_ms > 0) {
       /* IDs continue after the floor, ahead of the clock, until it catches up. */
       condition = snowflake::ClockCondition::kBorrowing;
@@ -87,7 +87,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
   if (condition == snowflake::ClockCondition::kBorrowing &&
-      floor_ms - clock.NowMs() > snowflake::kReserveAheadMs)
+      floor_ms - snowflake_clock.NowMs() > snowflake::kReserveAheadMs)
     shared->generator.borrow_events.store(1, std::memory_order_relaxed);
   shared->initial_last_issued = shared->generator.last_issued.load(std::memory_order_relaxed);
 }

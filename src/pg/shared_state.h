@@ -16,6 +16,7 @@
 #ifndef SNOWFLAKE_PG_SHARED_STATE_H
 #define SNOWFLAKE_PG_SHARED_STATE_H
 
+#include "../core/clock.h"
 #include "../core/generator.h"
 #include "../core/posix_state_store.h"
 #include "../core/status.h"
@@ -41,6 +42,10 @@ struct SnowflakeShared {
 
 /* NULL unless the library was loaded through shared_preload_libraries. */
 extern SnowflakeShared* snowflake_shared;
+
+/* The wall clock, shared by all glue code: one object, so that no frame that
+ * can reach ereport(ERROR) owns a Clock with a destructor. */
+extern snowflake::SystemClock snowflake_clock;
 
 /* The state file store; every process uses its own copy of this object. */
 extern snowflake::PosixStateStore snowflake_state_store;

@@ -41,8 +41,7 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   tupdesc = BlessTupleDesc(tupdesc);
 
   const snowflake::GeneratorState& gen = shared->generator;
-  snowflake::SystemClock clock;
-  const int64 now_ms = clock.NowMs();
+  const int64 now_ms = snowflake_clock.NowMs();
   const uint64 last = gen.last_issued.load(std::memory_order_acquire);
   const int64 reserved = gen.reserved_until_ms.load(std::memory_order_acquire);
   const bool issued_since_start = last != shared->initial_last_issued;

@@ -9,7 +9,6 @@
 
 namespace snowflake_test {
 
-
 // Thread-safe: the time is an atomic, so a test may move it while other
 // threads read it.
 class FakeClock final : public snowflake::Clock {
@@ -28,7 +27,6 @@ class FakeClock final : public snowflake::Clock {
   std::atomic<int64_t> now_ms_;
   std::atomic<uint64_t> reads_{0};
 };
-
 
 }  // namespace snowflake_test
 

@@ -106,11 +106,12 @@ TEST_P(GeneratorStressTest, ThreadsNeverCollideAndEachSeesIncreasingIds) {
 
   RecordProperty("ids", static_cast<int>(all.size()));
   RecordProperty("seconds_x1000", static_cast<int>(seconds * 1000));
-  std::printf("%d threads: %zu IDs in %.2f s (%.0f IDs/s), %llu exhausted spins, %llu borrow "
-              "events\n",
-              threads, all.size(), seconds, static_cast<double>(all.size()) / seconds,
-              static_cast<unsigned long long>(spins),
-              static_cast<unsigned long long>(state.borrow_events.load()));
+  std::printf(
+      "%d threads: %zu IDs in %.2f s (%.0f IDs/s), %llu exhausted spins, %llu borrow "
+      "events\n",
+      threads, all.size(), seconds, static_cast<double>(all.size()) / seconds,
+      static_cast<unsigned long long>(spins),
+      static_cast<unsigned long long>(state.borrow_events.load()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, GeneratorStressTest, ::testing::Values(4, 8),

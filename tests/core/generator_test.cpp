@@ -176,7 +176,7 @@ TEST_F(GeneratorTest, ClockBehindWithinDriftBorrows) {
   ids.push_back(r.id);
 
   // Still borrowing: no new event, whatever the lead.
-  for (int64_t behind : {10, 3, 10, 1, kDrift}) {
+  for (int64_t behind : {int64_t{10}, int64_t{3}, int64_t{10}, int64_t{1}, kDrift}) {
     clock_.Set(kStart - behind);
     r = Next();
     ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
@@ -261,7 +261,8 @@ TEST_F(GeneratorTest, BorrowingWithAFullMillisecondBorrowsTheNextOne) {
   EXPECT_EQ(state_.borrow_events.load(), 1u);
   for (size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << i;
   // Every millisecond from kStart to frozen + kDrift was filled.
-  EXPECT_EQ(ids.size(), static_cast<size_t>(kIdsPerMs) * static_cast<size_t>(frozen + kDrift - kStart + 1));
+  EXPECT_EQ(ids.size(),
+            static_cast<size_t>(kIdsPerMs) * static_cast<size_t>(frozen + kDrift - kStart + 1));
 }
 
 TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {

@@ -28,8 +28,8 @@ class PosixStateStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                          "/snowflake_store_test_XXXXXX";
+    std::string pattern =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/snowflake_store_test_XXXXXX";
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
     ASSERT_NE(mkdtemp(buf.data()), nullptr) << std::strerror(errno);
@@ -173,7 +173,7 @@ TEST_F(PosixStateStoreTest, CorruptFileIsCorrupt) {
   PosixStateStore store(dir_.c_str());
   std::vector<uint8_t> valid = Encoded(PersistedState{5, 123456});
   std::vector<std::vector<uint8_t>> bad;
-  bad.push_back({});                                                  // empty
+  bad.push_back({});                                                    // empty
   bad.push_back(std::vector<uint8_t>(valid.begin(), valid.end() - 1));  // short
   bad.push_back(valid);
   bad.back().push_back(0);  // one byte long

@@ -40,7 +40,9 @@ void PutU64At(Bytes* b, size_t offset, uint64_t v) {
 // that the field check itself is what is tested.
 void Reseal(Bytes* b) { PutU32At(b, 24, Crc32c(b->data(), 24)); }
 
-Status Decode(const Bytes& b, PersistedState* out) { return DecodeStateFile(b.data(), b.size(), out); }
+Status Decode(const Bytes& b, PersistedState* out) {
+  return DecodeStateFile(b.data(), b.size(), out);
+}
 
 void ExpectCorrupt(const Bytes& b, const char* why) {
   SCOPED_TRACE(why);
@@ -53,13 +55,8 @@ void ExpectCorrupt(const Bytes& b, const char* why) {
 }
 
 const PersistedState kValidStates[] = {
-    {0, 0},
-    {0, kMaxTimestampMs},
-    {kMaxNodeId, 0},
-    {kMaxNodeId, kMaxTimestampMs},
-    {1, 1},
-    {617, 31'536'000'000},
-    {512, 0x0123456789ALL},
+    {0, 0}, {0, kMaxTimestampMs},  {kMaxNodeId, 0},        {kMaxNodeId, kMaxTimestampMs},
+    {1, 1}, {617, 31'536'000'000}, {512, 0x0123456789ALL},
 };
 
 TEST(Crc32cTest, KnownVectors) {
