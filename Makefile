@@ -3,6 +3,7 @@
 #   make / make install       build and install the extension
 #   make demo                 first command on a fresh machine (README)
 #   make test                 every test: core, pg_regress, concurrency, TAP
+#   make lint                 clang-tidy (make format: clang-format)
 #   make installcheck         pg_regress only, on throwaway preloaded servers
 #   make bench                benchmarks (bench/)
 
@@ -72,7 +73,7 @@ installcheck-not-preloaded:
 EXTRA_CLEAN = tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench format format-check
+.PHONY: demo test bench format format-check lint
 demo:
 	scripts/demo.sh
 
@@ -87,3 +88,8 @@ format:
 
 format-check:
 	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+
+# clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
+lint:
+	clang-tidy --quiet src/core/*.cpp src/pg/*.cpp -- -std=c++17 -D_GNU_SOURCE -Isrc/core \
+	  -isystem $(PG_INCLUDE_SERVER)
