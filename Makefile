@@ -22,14 +22,14 @@ PG_INCLUDE_SERVER := $(shell $(PG_CONFIG) --includedir-server)
 WARNINGS = -Wall -Wextra -Werror
 CXX_STD = -std=c++17 -fno-exceptions -fno-rtti -fvisibility=hidden
 # PostgreSQL's headers as system headers: our warnings apply to our code.
-PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER)
+PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER) -MMD -MP
 SHLIB_LINK = -lstdc++
 
 # The core is compiled without the server's include path, so a PostgreSQL
 # header in src/core/ fails the build: "no PostgreSQL header" is checked by
 # the compiler.
 src/core/%.o: src/core/%.cpp
-	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC -Isrc/core -c -o $@ $<
+	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC -Isrc/core -MMD -MP -c -o $@ $<
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
@@ -45,10 +45,12 @@ TAP_TESTS = 1
 PROVE_TESTS = tests/t/*.pl
 
 override with_llvm = no
-autodepend = yes
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Header dependencies (-MMD above): a changed header rebuilds what uses it.
+-include $(OBJS:.o=.d)
 
 # Every sql/*.sql must be in one of the lists above, or the check fails.
 REGRESS_ALL = $(REGRESS) $(REGRESS_NO_NODE_ID) $(REGRESS_NOT_PRELOADED)
@@ -70,7 +72,7 @@ installcheck-not-preloaded:
 	  --temp-config=$(srcdir)/tests/regress/not_preloaded.conf \
 	  --outputdir=output_not_preloaded $(REGRESS_NOT_PRELOADED)
 
-EXTRA_CLEAN = tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
+EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
 .PHONY: demo test bench format format-check lint

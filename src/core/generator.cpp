@@ -10,6 +10,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   uint64_t last = floor_ms >= 0 ? PackLastIssued(floor_ms, kMaxSequence) : 0;
   state->last_issued.store(last, std::memory_order_relaxed);
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
+  // Starting is not using: nothing is renewed ahead until an ID is issued.
+  state->last_issued_at_renewal.store(last, std::memory_order_relaxed);
   state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
   state->node_id = node_id;
   state->borrow_events.store(0, std::memory_order_relaxed);
@@ -42,6 +44,12 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
     next_ms = last_ms;
     next_seq = last_seq + 1;
   } else if (now_ms == last_ms) {
+    if (last_ms >= kMaxTimestampMs) {
+      // The last millisecond of the layout is full: there is none to wait for.
+      plan.outcome = NextIdOutcome::kTimeRangeExhausted;
+      plan.candidate_ms = last_ms + 1;
+      return plan;
+    }
     // 4096 IDs in this millisecond: the caller waits for the clock to move,
     // so that IDs keep carrying the wall-clock time.
     plan.outcome = NextIdOutcome::kSequenceExhausted;

@@ -40,6 +40,9 @@ struct GeneratorState {
   // Read-mostly line.
   // Highest millisecond that is durably reserved; -1 when nothing is.
   alignas(kCacheLine) std::atomic<int64_t> reserved_until_ms;
+  // last_issued when reserved_until was last written: the renewer's way to
+  // tell whether any ID was issued since (an idle server writes nothing).
+  std::atomic<uint64_t> last_issued_at_renewal;
   std::atomic<int32_t> clock_condition;  // a ClockCondition
   int32_t node_id;
 

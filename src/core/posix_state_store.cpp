@@ -34,17 +34,27 @@ bool WriteAll(int fd, const uint8_t* data, size_t length, int* err) {
 }  // namespace
 
 PosixStateStore::PosixStateStore(const char* directory) {
+  // A cut-off path could make state and state.tmp the same file; refuse it.
+  const int n = snprintf(temp_path_, sizeof temp_path_, "%s/state.tmp", directory);
+  path_too_long_ = n < 0 || static_cast<size_t>(n) >= sizeof temp_path_;
   snprintf(directory_, sizeof directory_, "%s", directory);
   snprintf(file_path_, sizeof file_path_, "%s/state", directory);
-  snprintf(temp_path_, sizeof temp_path_, "%s/state.tmp", directory);
 }
 
 Status PosixStateStore::EnsureDirectory() {
+  if (path_too_long_) {
+    return Status::Error(StatusCode::kIoError, "the state directory path is too long",
+                         ENAMETOOLONG);
+  }
   if (mkdir(directory_, 0700) == 0 || errno == EEXIST) return Status::Ok();
   return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
 }
 
 Status PosixStateStore::Load(PersistedState* state) {
+  if (path_too_long_) {
+    return Status::Error(StatusCode::kIoError, "the state directory path is too long",
+                         ENAMETOOLONG);
+  }
   int fd = open(file_path_, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::Error(StatusCode::kNotFound, "no state file");
@@ -70,6 +80,10 @@ Status PosixStateStore::Load(PersistedState* state) {
 }
 
 Status PosixStateStore::Save(const PersistedState& state) {
+  if (path_too_long_) {
+    return Status::Error(StatusCode::kIoError, "the state directory path is too long",
+                         ENAMETOOLONG);
+  }
   uint8_t bytes[kStateFileSize];
   EncodeStateFile(state, bytes);
 

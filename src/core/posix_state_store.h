@@ -31,6 +31,7 @@ class PosixStateStore final : public StateStore {
   const char* directory() const { return directory_; }
 
  private:
+  bool path_too_long_;
   char directory_[kMaxPath];
   char file_path_[kMaxPath];
   char temp_path_[kMaxPath];

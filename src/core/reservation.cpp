@@ -8,16 +8,18 @@
 namespace snowflake {
 
 int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms) {
-  const int64_t base = std::max({now_ms, last_issued_ms, needed_ms});
-  return std::min(base + kReserveAheadMs, kMaxTimestampMs);
+  const int64_t target = std::max(now_ms + kReserveAheadMs,
+                                  std::max(last_issued_ms, needed_ms) + kReserveAheadOfNeedMs);
+  return std::min(target, kMaxTimestampMs);
 }
 
 bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
   const int64_t reserved = state.reserved_until_ms.load(std::memory_order_acquire);
   if (reserved >= kMaxTimestampMs) return false;
-  const int64_t last_ms = LastIssuedMs(state.last_issued.load(std::memory_order_relaxed));
-  const bool used_since_last_renewal = last_ms + kReserveAheadMs > reserved;
-  const int64_t headroom = reserved - std::max(now_ms, last_ms);
+  const uint64_t last = state.last_issued.load(std::memory_order_relaxed);
+  const bool used_since_last_renewal =
+      last != state.last_issued_at_renewal.load(std::memory_order_relaxed);
+  const int64_t headroom = reserved - std::max(now_ms, LastIssuedMs(last));
   return used_since_last_renewal && headroom < kRenewBelowMs;
 }
 
@@ -26,8 +28,8 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
   const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
   if (reserved >= needed_ms && !ShouldRenewAhead(*state, now_ms)) return Status::Ok();
 
-  const int64_t last_ms = LastIssuedMs(state->last_issued.load(std::memory_order_acquire));
-  const int64_t target = ReservationTarget(now_ms, last_ms, needed_ms);
+  const uint64_t last = state->last_issued.load(std::memory_order_acquire);
+  const int64_t target = ReservationTarget(now_ms, LastIssuedMs(last), needed_ms);
   if (target <= reserved) return Status::Ok();
 
   const Status saved = store->Save(PersistedState{state->node_id, target});
@@ -36,6 +38,7 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
     return saved;
   }
   state->reservation_writes.fetch_add(1, std::memory_order_relaxed);
+  state->last_issued_at_renewal.store(last, std::memory_order_relaxed);
   // Release: whoever sees the new bound also sees that the write completed.
   state->reserved_until_ms.store(target, std::memory_order_release);
   return Status::Ok();

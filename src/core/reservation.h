@@ -19,18 +19,27 @@
 
 namespace snowflake {
 
-// A renewal reserves this far past max(clock, last issued, what is needed).
+// A renewal reserves this far past the clock ...
 inline constexpr int64_t kReserveAheadMs = 1500;
+// ... or, when IDs run ahead of the clock (borrowing, or continuing after a
+// stored reservation at start), only this far past what is needed. Reserving
+// a full window past an ID that is already ahead would push the next start's
+// floor further ahead of the clock with every quick restart.
+inline constexpr int64_t kReserveAheadOfNeedMs = 100;
 // Renewal ahead of need starts once less than this is left, so the headroom
 // stays between 0.5 s and 1.5 s and one renewal (one fsync) covers about
 // one second of IDs.
 inline constexpr int64_t kRenewBelowMs = 500;
 
-// The reserved_until a renewal should write.
+// The reserved_until a renewal should write:
+//   max(now + kReserveAheadMs, max(last issued, needed) + kReserveAheadOfNeedMs),
+// capped at the end of the layout. In normal operation that is the clock plus
+// a window; while IDs run ahead of the clock it stays close to them.
 int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms);
 
-// Whether a renewal ahead of need is due: IDs were issued in the current
-// window (an idle server writes nothing) and less than kRenewBelowMs is left.
+// Whether a renewal ahead of need is due: IDs were issued since the last
+// renewal (an idle server, or one that just started, writes nothing) and
+// less than kRenewBelowMs is left ahead of max(clock, last issued).
 bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms);
 
 // Makes reserved_until >= needed_ms durable, writing the store only if no

@@ -3,7 +3,7 @@
 // Owns: PersistedState and its 32-byte encoding. Threading: pure functions.
 //
 // Layout (little-endian):
-//   0  uint32 magic  0x534E4F57 ("SNOW")
+//   0  uint32 magic  0x574F4E53 (the bytes "SNOW")
 //   4  uint32 format version (1)
 //   8  int32  node id that wrote the file
 //  12  uint32 zero
@@ -22,7 +22,7 @@
 
 namespace snowflake {
 
-inline constexpr uint32_t kStateFileMagic = 0x534E4F57u;
+inline constexpr uint32_t kStateFileMagic = 0x574F4E53u;
 inline constexpr uint32_t kStateFileFormatVersion = 1;
 inline constexpr size_t kStateFileSize = 32;
 

@@ -42,6 +42,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t node_id = node_id_setting;
   int64_t floor_ms = -1;
   snowflake::ClockCondition condition = snowflake::ClockCondition::kNormal;
+  bool borrowing_at_start = false;
 
   snowflake::Status status = snowflake_state_store.EnsureDirectory();
   snowflake::PersistedState persisted{};
@@ -54,21 +55,30 @@ static void LoadStateFile(SnowflakeShared* shared) {
                            "now running as node id %d",
                            snowflake_state_store.file_path(), persisted.node_id, node_id)));
     const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
-    if (lead_ms > 0) {
-      /* IDs continue after the floor, ahead of the clock, until it catches up. */
+    if (lead_ms > max_clock_drift_setting_ms) {
+      /* The clock was set back while the server was down, too far to borrow. */
+      condition = snowflake::ClockCondition::kTooFarBehind;
+      ereport(WARNING,
+              (errmsg("snowflake: system clock is %lld ms behind the reservation stored in "
+                      "\"%s\", more than snowflake.max_clock_drift allows",
+                      (long long)lead_ms, snowflake_state_store.file_path()),
+               errdetail("snowflake_next_id() raises an error until the clock catches up."),
+               errhint("Correct the system clock, or raise snowflake.max_clock_drift.")));
+    } else if (lead_ms > snowflake::kReserveAheadMs) {
+      /* Set back while down, within the bound: a borrowing event. */
       condition = snowflake::ClockCondition::kBorrowing;
-      if (lead_ms > snowflake::kReserveAheadMs)
-        ereport(WARNING,
-                (errmsg("snowflake: system clock is %lld ms behind the reservation stored in "
-                        "\"%s\"",
-                        (long long)lead_ms, snowflake_state_store.file_path()),
-                 errdetail("IDs continue after the stored reservation, ahead of the clock."),
-                 errhint("Check the system clock. If it stays behind by more than "
-                         "snowflake.max_clock_drift, snowflake_next_id() raises an error.")));
-      else
-        ereport(LOG, (errmsg("snowflake: continuing %lld ms ahead of the clock, after the "
-                             "reservation stored in \"%s\"",
-                             (long long)lead_ms, snowflake_state_store.file_path())));
+      borrowing_at_start = true;
+      ereport(WARNING,
+              (errmsg("snowflake: system clock is %lld ms behind the reservation stored in \"%s\"",
+                      (long long)lead_ms, snowflake_state_store.file_path()),
+               errdetail("IDs continue after the stored reservation, ahead of the clock."),
+               errhint("Check the system clock and its time synchronisation.")));
+    } else if (lead_ms > 0) {
+      /* A restart within the reservation window: expected, not a clock event. */
+      condition = snowflake::ClockCondition::kBorrowing;
+      ereport(LOG, (errmsg("snowflake: continuing %lld ms ahead of the clock, after the "
+                           "reservation stored in \"%s\"",
+                           (long long)lead_ms, snowflake_state_store.file_path())));
     }
   } else if (status.code == snowflake::StatusCode::kNotFound) {
     ereport(LOG, (errmsg("snowflake: no state file \"%s\"; this is the first start of "
@@ -86,9 +96,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
-  if (condition == snowflake::ClockCondition::kBorrowing &&
-      floor_ms - snowflake_clock.NowMs() > snowflake::kReserveAheadMs)
-    shared->generator.borrow_events.store(1, std::memory_order_relaxed);
+  if (borrowing_at_start) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
   shared->initial_last_issued = shared->generator.last_issued.load(std::memory_order_relaxed);
 }
 

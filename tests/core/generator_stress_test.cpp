@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 namespace snowflake {
 namespace {
 
@@ -22,7 +24,7 @@ constexpr int64_t kMaxDriftMs = 10'000;
 
 struct ThreadResult {
   std::vector<int64_t> ids;
-  int bad_outcome = -1;  // the first outcome other than kIssued / kSequenceExhausted
+  int bad_outcome = -1;  // -1: none;  // the first outcome other than kIssued / kSequenceExhausted
   uint64_t exhausted_spins = 0;
 };
 
@@ -73,7 +75,8 @@ TEST_P(GeneratorStressTest, ThreadsNeverCollideAndEachSeesIncreasingIds) {
   all.reserve(static_cast<size_t>(threads) * kIdsPerThread);
   for (int t = 0; t < threads; ++t) {
     const ThreadResult& r = results[t];
-    ASSERT_EQ(r.bad_outcome, -1) << "thread " << t << " got outcome " << r.bad_outcome;
+    ASSERT_EQ(r.bad_outcome, -1) << "thread " << t << " got "
+                                 << Name(static_cast<NextIdOutcome>(r.bad_outcome));
     ASSERT_EQ(static_cast<int64_t>(r.ids.size()), kIdsPerThread);
     for (size_t i = 1; i < r.ids.size(); ++i) {
       ASSERT_LT(r.ids[i - 1], r.ids[i]) << "thread " << t << " index " << i;

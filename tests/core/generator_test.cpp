@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 #include "fake_clock.h"
 
 namespace snowflake {
@@ -389,7 +391,7 @@ TEST_F(GeneratorTest, FullLastMillisecondIsTimeRangeExhausted) {
   clock_.Set(kMaxTimestampMs);
   const NextIdResult r = Next();
   EXPECT_EQ(r.outcome, NextIdOutcome::kTimeRangeExhausted)
-      << "got outcome " << static_cast<int>(r.outcome) << " with candidate_ms " << r.candidate_ms
+      << "got " << Name(r.outcome) << " with candidate_ms " << r.candidate_ms
       << " (kMaxTimestampMs=" << kMaxTimestampMs << ")";
 }
 
@@ -415,12 +417,12 @@ TEST_F(GeneratorTest, FloorWithClockBehindIt) {
   EXPECT_EQ(state_.reserved_until_ms.load(), floor);
 
   // Only the floor is reserved: the first call asks for a millisecond past it.
-  NextIdResult r = Next(2 * 3'600'000);
+  NextIdResult r = Next(int64_t{2} * 3'600'000);
   ASSERT_EQ(r.outcome, NextIdOutcome::kNeedsReservation);
   EXPECT_GT(r.candidate_ms, floor);
 
   state_.reserved_until_ms.store(floor + 10'000);
-  r = Next(2 * 3'600'000);
+  r = Next(int64_t{2} * 3'600'000);
   ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
   EXPECT_GT(Decode(r.id).timestamp_ms, floor);
   EXPECT_EQ(Decode(r.id).timestamp_ms, floor + 1);

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 namespace snowflake {
 namespace {
 

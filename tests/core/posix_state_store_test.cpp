@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 #include "layout.h"
 #include "state_file.h"
 
@@ -305,4 +307,15 @@ TEST_F(PosixStateStoreTest, EnsureDirectoryFailsWithoutAParent) {
 }
 
 }  // namespace
+TEST(PosixStateStorePathTest, APathTooLongIsRefusedNotCutOff) {
+  // Cut off, "<dir>/state" and "<dir>/state.tmp" could name the same file.
+  const std::string long_dir(PosixStateStore::kMaxPath - 8, 'd');
+  PosixStateStore store(long_dir.c_str());
+  PersistedState state{1, 1};
+  for (const Status& s : {store.EnsureDirectory(), store.Save(state), store.Load(&state)}) {
+    EXPECT_EQ(s.code, StatusCode::kIoError);
+    EXPECT_EQ(s.sys_errno, ENAMETOOLONG);
+  }
+}
+
 }  // namespace snowflake

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 #include "fake_clock.h"
 #include "generator.h"
 #include "layout.h"
@@ -73,12 +75,21 @@ class ReservationTest : public ::testing::Test {
   FakeStore store_;
 };
 
-TEST(ReservationTargetTest, IsTheLargestInputPlusTheWindow) {
+TEST(ReservationTargetTest, IsTheClockPlusTheWindow) {
   EXPECT_EQ(ReservationTarget(1000, 0, 0), 1000 + kReserveAheadMs);
-  EXPECT_EQ(ReservationTarget(1000, 2000, 0), 2000 + kReserveAheadMs);
-  EXPECT_EQ(ReservationTarget(1000, 2000, 3000), 3000 + kReserveAheadMs);
   EXPECT_EQ(ReservationTarget(1000, 500, -1), 1000 + kReserveAheadMs);
+  EXPECT_EQ(ReservationTarget(1000, 2000, 0), 1000 + kReserveAheadMs);
   EXPECT_EQ(ReservationTarget(0, 0, 0), kReserveAheadMs);
+}
+
+TEST(ReservationTargetTest, StaysCloseToIdsThatRunAheadOfTheClock) {
+  // Far ahead (borrowing, or a start after a stored reservation): only a
+  // small margin past what is needed, so quick restarts do not push the
+  // floor further ahead of the clock each time.
+  EXPECT_EQ(ReservationTarget(1000, 5000, 0), 5000 + kReserveAheadOfNeedMs);
+  EXPECT_EQ(ReservationTarget(1000, 2000, 5000), 5000 + kReserveAheadOfNeedMs);
+  EXPECT_EQ(ReservationTarget(1000, 5000, 4000), 5000 + kReserveAheadOfNeedMs);
+  EXPECT_LT(kReserveAheadOfNeedMs, kReserveAheadMs);
 }
 
 TEST(ReservationTargetTest, IsClampedAtTheEndOfTheLayout) {
@@ -105,11 +116,14 @@ TEST_F(ReservationTest, RenewWritesClockPlusWindow) {
   EXPECT_EQ(state_.reservation_failures.load(), 0u);
 }
 
-TEST_F(ReservationTest, RenewWritesNeededPlusWindowWhenNeededIsAhead) {
+TEST_F(ReservationTest, RenewCoversWhatIsNeeded) {
   ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, kStart + 700).ok());
   ASSERT_EQ(store_.saves.size(), 1u);
-  EXPECT_EQ(store_.saves[0].reserved_until_ms, kStart + 700 + kReserveAheadMs);
-  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 700 + kReserveAheadMs);
+  EXPECT_EQ(store_.saves[0].reserved_until_ms, kStart + kReserveAheadMs);
+  ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, kStart + 5000).ok());
+  ASSERT_EQ(store_.saves.size(), 2u);
+  EXPECT_EQ(store_.saves[1].reserved_until_ms, kStart + 5000 + kReserveAheadOfNeedMs);
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 5000 + kReserveAheadOfNeedMs);
 }
 
 TEST_F(ReservationTest, RenewWritesLastIssuedPlusWindowWhenTheClockIsBehind) {
@@ -118,13 +132,13 @@ TEST_F(ReservationTest, RenewWritesLastIssuedPlusWindowWhenTheClockIsBehind) {
   InitGeneratorState(&state_, kNode, floor, ClockCondition::kNormal);
   ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, floor + 1).ok());
   ASSERT_EQ(store_.saves.size(), 1u);
-  EXPECT_EQ(store_.saves[0].reserved_until_ms, floor + 1 + kReserveAheadMs);
+  EXPECT_EQ(store_.saves[0].reserved_until_ms, floor + 1 + kReserveAheadOfNeedMs);
 
-  // Ahead-of-need renewal while borrowing: based on the last issued ms.
+  // A start is not a use: no ahead-of-need renewal until an ID is issued.
   InitGeneratorState(&state_, kNode, floor, ClockCondition::kNormal);
+  EXPECT_FALSE(ShouldRenewAhead(state_, kStart));
   ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, -1).ok());
-  ASSERT_EQ(store_.saves.size(), 2u);
-  EXPECT_EQ(store_.saves[1].reserved_until_ms, floor + kReserveAheadMs);
+  ASSERT_EQ(store_.saves.size(), 1u);
 }
 
 TEST_F(ReservationTest, NoWriteWhenAlreadyReservedAndNotDue) {
@@ -220,6 +234,11 @@ TEST_F(ReservationTest, TargetIsClampedAndTheEndIsNeverRenewed) {
   EXPECT_FALSE(ShouldRenewAhead(state_, kMaxTimestampMs - 1));
   ASSERT_TRUE(RenewReservation(&state_, &store_, kMaxTimestampMs, kMaxTimestampMs).ok());
   EXPECT_EQ(store_.attempts.size(), 1u) << "nothing past the end to reserve";
+  // Even when asked for a millisecond past the end: the clamped target is
+  // what is already durable, so it is not written again.
+  RenewReservation(&state_, &store_, kMaxTimestampMs, kMaxTimestampMs + 1);
+  EXPECT_EQ(store_.attempts.size(), 1u);
+  EXPECT_EQ(state_.reserved_until_ms.load(), kMaxTimestampMs);
 }
 
 // Drives the generator the way the PostgreSQL glue does: renew on
@@ -229,7 +248,10 @@ TEST_F(ReservationTest, TargetIsClampedAndTheEndIsNeverRenewed) {
 class Server {
  public:
   Server(FakeClock* clock, FakeStore* store, int64_t max_drift_ms)
-      : clock_(clock), store_(store), max_drift_ms_(max_drift_ms) {}
+      : clock_(clock), store_(store), max_drift_ms_(max_drift_ms) {
+    // Not started: no reservation, so nothing can be issued before Start().
+    InitGeneratorState(&state_, kNode, -1, ClockCondition::kNormal);
+  }
 
   // A (re)start: the floor is whatever the store durably holds.
   void Start() {

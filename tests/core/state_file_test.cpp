@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "printers.h"
+
 #include "crc32c.h"
 #include "layout.h"
 
@@ -92,7 +94,7 @@ TEST(StateFileTest, EncodingFollowsTheDocumentedLayout) {
   const Bytes b = Encode(s);
   ASSERT_EQ(b.size(), 32u);
   EXPECT_EQ(kStateFileSize, 32u);
-  EXPECT_EQ(U32At(b, 0), 0x534E4F57u);
+  EXPECT_EQ(std::memcmp(b.data(), "SNOW", 4), 0) << "the file starts with the bytes SNOW";
   EXPECT_EQ(U32At(b, 0), kStateFileMagic);
   EXPECT_EQ(U32At(b, 4), 1u);
   EXPECT_EQ(U32At(b, 8), 617u);
@@ -119,7 +121,7 @@ TEST(StateFileTest, WrongSizeIsCorrupt) {
 }
 
 TEST(StateFileTest, BadMagicIsCorrupt) {
-  for (uint32_t magic : {0u, 0xFFFFFFFFu, 0x574F4E53u /* byte-swapped */, kStateFileMagic ^ 1u}) {
+  for (uint32_t magic : {0u, 0xFFFFFFFFu, 0x534E4F57u /* byte-swapped */, kStateFileMagic ^ 1u}) {
     Bytes b = Encode(kValidStates[5]);
     PutU32At(&b, 0, magic);
     Reseal(&b);
