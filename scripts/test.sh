@@ -41,7 +41,20 @@ stage=$(pg_user_dir snowflake-test)
 # (e.g. /root), so the SQL and TAP tests run in a copy it owns.
 tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
 [[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$stage"
-if ! as_pg_user make -C "$stage" installcheck PROVE_FLAGS="--timer"; then
+# The disk-full TAP test (tests/t/006_disk_faults.pl) needs a file system it
+# can fill: a tiny tmpfs, which only root can mount. Without it, it skips.
+tmpfs=""
+if [[ $(id -u) -eq 0 ]]; then
+  tmpfs=$(pg_user_dir snowflake-tmpfs)
+  if mount -t tmpfs -o size=512k,mode=0700 snowflake-test-tmpfs "$tmpfs"; then
+    chown "$PG_RUN_USER" "$tmpfs"
+    trap 'umount "$tmpfs" || umount -l "$tmpfs"; rmdir "$tmpfs"' EXIT
+  else
+    rmdir "$tmpfs"
+    tmpfs=""
+  fi
+fi
+if ! as_pg_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" make -C "$stage" installcheck PROVE_FLAGS="--timer"; then
   for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
     [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
   done

@@ -16,7 +16,7 @@ sub start_at
 	my ($node, $when) = @_;
 	local $ENV{LD_PRELOAD} = $libfaketime;
 	local $ENV{FAKETIME} = $when;
-	local $ENV{DONT_FAKE_MONOTONIC} = '1';
+	local $ENV{FAKETIME_DONT_FAKE_MONOTONIC} = '1';
 	$node->start;
 }
 
