@@ -161,6 +161,8 @@ SKIP:
 	# Fill the file system up. A renewal in flight while we fill frees the
 	# old file's page after we stopped, so top up a few times: from then on
 	# every renewal needs a page that is not there.
+	# The reservation writer may fail (and log) while the file system fills.
+	$offset = log_size($node);
 	$filler = "$tmpfs/filler_$$";
 	open my $fh, '>:raw', $filler or die "cannot create $filler: $!";
 	my $block = "\0" x 4096;
@@ -183,7 +185,6 @@ SKIP:
 	close $fh;
 	is($errno, ENOSPC, "tmpfs: filled with $written bytes until ENOSPC");
 
-	$offset = log_size($node);
 	expect_fault('disk full', '53100',
 		qr/could not write the temporary state file "\Q${\ $node->data_dir}\E\/pg_snowflake\/state": No space left on device/,
 		"$moved/state");
