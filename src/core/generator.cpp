@@ -10,8 +10,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   uint64_t last = floor_ms >= 0 ? PackLastIssued(floor_ms, kMaxSequence) : 0;
   state->last_issued.store(last, std::memory_order_relaxed);
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
-  // Starting is not using: nothing is renewed ahead until an ID is issued.
-  state->last_issued_at_renewal.store(last, std::memory_order_relaxed);
+  state->start_last_issued = last;
+  state->borrow_step_clock_ms.store(-1, std::memory_order_relaxed);
   state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
   state->node_id = node_id;
   state->borrow_events.store(0, std::memory_order_relaxed);
@@ -22,8 +22,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   std::atomic_thread_fence(std::memory_order_release);
 }
 
-Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
-              int64_t max_drift_ms) {
+Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, int64_t max_drift_ms,
+              int64_t borrow_step_clock_ms) {
   Plan plan{};
   if (now_ms < 0) {
     plan.outcome = NextIdOutcome::kClockBeforeEpoch;
@@ -52,6 +52,14 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
     }
     // 4096 IDs in this millisecond: the caller waits for the clock to move,
     // so that IDs keep carrying the wall-clock time.
+    plan.outcome = NextIdOutcome::kSequenceExhausted;
+    plan.candidate_ms = last_ms + 1;
+    return plan;
+  } else if (now_ms == borrow_step_clock_ms) {
+    // Borrowing, the borrowed millisecond is full, and the clock has not
+    // moved since borrowing last moved on: wait for it to tick, as in the
+    // normal case, so that demand cannot run IDs further ahead of the clock.
+    // (A clock that moved back since counts as moved: never wait on it.)
     plan.outcome = NextIdOutcome::kSequenceExhausted;
     plan.candidate_ms = last_ms + 1;
     return plan;
@@ -108,7 +116,8 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
     // newer millisecond is never mistaken for the clock going backwards.
     const int64_t now_ms = clock->NowMs();
     const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
-    const Plan plan = PlanNext(last, now_ms, reserved, max_drift_ms);
+    const Plan plan = PlanNext(last, now_ms, reserved, max_drift_ms,
+                               state->borrow_step_clock_ms.load(std::memory_order_relaxed));
     result.outcome = plan.outcome;
     result.candidate_ms = plan.candidate_ms;
     result.now_ms = now_ms;
@@ -118,6 +127,9 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
       if (!state->last_issued.compare_exchange_weak(
               last, plan.next_packed, std::memory_order_acq_rel, std::memory_order_acquire)) {
         continue;  // another caller won; `last` now holds its value
+      }
+      if (plan.lead_ms > 0 && plan.candidate_ms != LastIssuedMs(last)) {
+        state->borrow_step_clock_ms.store(now_ms, std::memory_order_relaxed);
       }
       result.id =
           ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));

@@ -40,19 +40,30 @@ struct GeneratorState {
   // Read-mostly line.
   // Highest millisecond that is durably reserved; -1 when nothing is.
   alignas(kCacheLine) std::atomic<int64_t> reserved_until_ms;
-  // last_issued when reserved_until was last written: the renewer's way to
-  // tell whether any ID was issued since (an idle server writes nothing).
-  std::atomic<uint64_t> last_issued_at_renewal;
+  // last_issued as start-up left it: the renewer's and the status view's way
+  // to tell whether any ID was issued since (an idle server writes nothing).
+  uint64_t start_last_issued;
+  // The clock reading when borrowing last moved on to a new millisecond; while
+  // borrowing, a full millisecond is left only once the clock has moved, so
+  // demand above 4096 IDs/ms cannot push IDs further ahead of the clock.
+  // A hint for pacing, not for uniqueness: a lost update costs at most one
+  // extra millisecond of lead.
+  std::atomic<int64_t> borrow_step_clock_ms;
   std::atomic<int32_t> clock_condition;  // a ClockCondition
   int32_t node_id;
 
   // Statistics for snowflake_status().
+  // (The cross-process atomics must not fall back to a per-process lock.)
   alignas(kCacheLine) std::atomic<uint64_t> borrow_events;
   std::atomic<uint64_t> next_ms_waits;
   std::atomic<uint64_t> clock_behind_errors;
   std::atomic<uint64_t> reservation_writes;
   std::atomic<uint64_t> reservation_failures;
 };
+
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "last_issued must be lock-free");
+static_assert(std::atomic<int64_t>::is_always_lock_free, "reserved_until must be lock-free");
+static_assert(std::atomic<int32_t>::is_always_lock_free, "clock_condition must be lock-free");
 
 constexpr uint64_t PackLastIssued(int64_t timestamp_ms, int32_t sequence) {
   return (static_cast<uint64_t>(timestamp_ms) << kSequenceBits) | static_cast<uint64_t>(sequence);
@@ -72,7 +83,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 
 enum class NextIdOutcome {
   kIssued,              // id is valid and unique
-  kSequenceExhausted,   // 4096 IDs used in the current millisecond: wait for the next
+  kSequenceExhausted,   // the current millisecond is full: wait for the clock to move
   kNeedsReservation,    // the next millisecond is past reserved_until: renew, then retry
   kClockTooFarBehind,   // the clock is behind the last issued ID by more than max drift
   kTimeRangeExhausted,  // the next millisecond is past 2093-09-06T15:47:35.551Z
@@ -99,8 +110,9 @@ struct Plan {
   int64_t candidate_ms;
   int64_t lead_ms;
 };
-Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms,
-              int64_t max_drift_ms);
+// borrow_step_clock_ms: see GeneratorState; -1 lets borrowing move on at once.
+Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, int64_t max_drift_ms,
+              int64_t borrow_step_clock_ms = -1);
 
 // The hot path: one clock read, one compare-and-swap, no lock, no allocation.
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms);

@@ -17,10 +17,10 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
   const int64_t reserved = state.reserved_until_ms.load(std::memory_order_acquire);
   if (reserved >= kMaxTimestampMs) return false;
   const uint64_t last = state.last_issued.load(std::memory_order_relaxed);
-  const bool used_since_last_renewal =
-      last != state.last_issued_at_renewal.load(std::memory_order_relaxed);
-  const int64_t headroom = reserved - std::max(now_ms, LastIssuedMs(last));
-  return used_since_last_renewal && headroom < kRenewBelowMs;
+  const int64_t last_ms = LastIssuedMs(last);
+  const bool used_recently = last != state.start_last_issued && last_ms + kKeepRenewingMs > now_ms;
+  const int64_t headroom = reserved - std::max(now_ms, last_ms);
+  return used_recently && headroom < kRenewBelowMs;
 }
 
 Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
@@ -38,7 +38,6 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
     return saved;
   }
   state->reservation_writes.fetch_add(1, std::memory_order_relaxed);
-  state->last_issued_at_renewal.store(last, std::memory_order_relaxed);
   // Release: whoever sees the new bound also sees that the write completed.
   state->reserved_until_ms.store(target, std::memory_order_release);
   return Status::Ok();

@@ -26,6 +26,10 @@ inline constexpr int64_t kReserveAheadMs = 1500;
 // a full window past an ID that is already ahead would push the next start's
 // floor further ahead of the clock with every quick restart.
 inline constexpr int64_t kReserveAheadOfNeedMs = 100;
+// Renewal ahead of need continues while an ID was issued within this long, so
+// that calls at a low rate do not each wait for a write; an idle server
+// stops writing after it.
+inline constexpr int64_t kKeepRenewingMs = 60000;
 // Renewal ahead of need starts once less than this is left, so the headroom
 // stays between 0.5 s and 1.5 s and one renewal (one fsync) covers about
 // one second of IDs.
@@ -37,9 +41,10 @@ inline constexpr int64_t kRenewBelowMs = 500;
 // a window; while IDs run ahead of the clock it stays close to them.
 int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms);
 
-// Whether a renewal ahead of need is due: IDs were issued since the last
-// renewal (an idle server, or one that just started, writes nothing) and
-// less than kRenewBelowMs is left ahead of max(clock, last issued).
+// Whether a renewal ahead of need is due: an ID was issued since start-up
+// (a server that just started writes nothing), the newest within
+// kKeepRenewingMs (an idle server stops writing), and less than
+// kRenewBelowMs is left ahead of max(clock, last issued).
 bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms);
 
 // Makes reserved_until >= needed_ms durable, writing the store only if no

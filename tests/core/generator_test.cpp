@@ -240,31 +240,46 @@ TEST_F(GeneratorTest, BorrowingWithAFullMillisecondBorrowsTheNextOne) {
   EXPECT_TRUE(r.condition_changed);
   ids.push_back(r.id);
 
-  // Keep borrowing millisecond after millisecond while the clock stands
-  // still, until the lead would pass the drift limit.
-  const int64_t frozen = clock_.Get();
-  for (int64_t ms = kStart + 1; ms - frozen <= kDrift; ++ms) {
-    FillCurrentMillisecond(&ids);
+  // While the clock stands still, a full borrowed millisecond waits for it
+  // to tick: demand alone never runs IDs further ahead of the clock.
+  FillCurrentMillisecond(&ids);
+  r = Next();
+  EXPECT_EQ(r.outcome, NextIdOutcome::kSequenceExhausted);
+  EXPECT_EQ(r.candidate_ms, kStart + 2);
+  // Each tick of the clock lets borrowing take one more millisecond, so the
+  // lead stays where it was.
+  for (int tick = 1; tick <= 5; ++tick) {
+    clock_.Advance(1);
     r = Next();
-    if (ms + 1 - frozen <= kDrift) {
-      ASSERT_EQ(r.outcome, NextIdOutcome::kIssued) << ms;
-      EXPECT_EQ(Decode(r.id).timestamp_ms, ms + 1);
-      EXPECT_EQ(Decode(r.id).sequence, 0);
-      EXPECT_FALSE(r.condition_changed);
-      ids.push_back(r.id);
-    } else {
-      EXPECT_EQ(r.outcome, NextIdOutcome::kClockTooFarBehind);
-      EXPECT_EQ(r.lead_ms, kDrift + 1);
-      EXPECT_EQ(r.candidate_ms, frozen + kDrift + 1);
-      break;
-    }
+    ASSERT_EQ(r.outcome, NextIdOutcome::kIssued) << tick;
+    EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 1 + tick);
+    EXPECT_EQ(Decode(r.id).sequence, 0);
+    EXPECT_EQ(r.lead_ms, 21);
+    EXPECT_FALSE(r.condition_changed);
+    ids.push_back(r.id);
+    FillCurrentMillisecond(&ids);
+    EXPECT_EQ(Next().outcome, NextIdOutcome::kSequenceExhausted) << tick;
   }
-  EXPECT_EQ(LastIssuedMs(state_.last_issued.load()), frozen + kDrift);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
   for (size_t i = 1; i < ids.size(); ++i) ASSERT_LT(ids[i - 1], ids[i]) << i;
-  // Every millisecond from kStart to frozen + kDrift was filled.
-  EXPECT_EQ(ids.size(),
-            static_cast<size_t>(kIdsPerMs) * static_cast<size_t>(frozen + kDrift - kStart + 1));
+  // Every millisecond from kStart to kStart + 6 was filled.
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kIdsPerMs) * 7);
+}
+
+TEST_F(GeneratorTest, BorrowingMovesOnWhenTheClockStepsBackAgain) {
+  std::vector<int64_t> ids;
+  ids.push_back(ExpectIssued(kStart, 0));
+  FillCurrentMillisecond(&ids);
+  state_.reserved_until_ms.store(kStart + 10'000);
+  clock_.Set(kStart - 20);
+  ASSERT_EQ(Next().outcome, NextIdOutcome::kIssued);  // borrows kStart + 1
+  FillCurrentMillisecond(&ids);
+  // The clock goes back once more: that is not "the clock did not move", and
+  // waiting for it to pass its old reading could take as long as the step.
+  clock_.Set(kStart - 30);
+  const NextIdResult r = Next();
+  ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 2);
 }
 
 TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
@@ -464,7 +479,9 @@ TEST_F(GeneratorTest, ConditionChangeIsReportedByExactlyOneThread) {
   ExpectIssued(kStart, 0);
   clock_.Set(kStart - 50);  // every call from now on borrows
   constexpr int kThreads = 4;
-  constexpr int kPerThread = 20000;
+  // Two borrowed milliseconds' worth at a frozen clock (a third would wait
+  // for the clock to tick).
+  constexpr int kPerThread = 1000;
   std::atomic<int> changed{0};
   std::atomic<int> not_issued{0};
   std::vector<std::vector<int64_t>> ids(kThreads);

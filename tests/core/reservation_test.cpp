@@ -222,6 +222,28 @@ TEST_F(ReservationTest, ShouldRenewAheadOnlyWhenUsedAndLow) {
   EXPECT_FALSE(ShouldRenewAhead(state_, reserved - 10));
 }
 
+TEST_F(ReservationTest, KeepsRenewingForAWhileAfterTheLastIdThenStops) {
+  // Calls a few seconds apart must not each wait for a write: renewal ahead
+  // of need goes on for kKeepRenewingMs after the newest ID, then stops.
+  ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, kStart).ok());
+  IssueAt(kStart + 1);
+  const int64_t quiet_until = kStart + 1 + kKeepRenewingMs;
+  for (int64_t now = kStart + 1000; now < quiet_until; now += 1000) {
+    ASSERT_TRUE(ShouldRenewAhead(state_, now) ||
+                state_.reserved_until_ms.load() - now >= kRenewBelowMs)
+        << now;
+    ASSERT_TRUE(RenewReservation(&state_, &store_, now, -1).ok());
+    ASSERT_GE(state_.reserved_until_ms.load() - now, kRenewBelowMs) << now;
+  }
+  const size_t writes = store_.saves.size();
+  EXPECT_GT(writes, 10u);
+  // Past it: idle, however little headroom is left.
+  EXPECT_FALSE(ShouldRenewAhead(state_, quiet_until));
+  EXPECT_FALSE(ShouldRenewAhead(state_, quiet_until + 100'000));
+  ASSERT_TRUE(RenewReservation(&state_, &store_, quiet_until + 100'000, -1).ok());
+  EXPECT_EQ(store_.saves.size(), writes);
+}
+
 TEST_F(ReservationTest, TargetIsClampedAndTheEndIsNeverRenewed) {
   InitGeneratorState(&state_, kNode, kMaxTimestampMs - 600, ClockCondition::kNormal);
   clock_.Set(kMaxTimestampMs - 100);
