@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,15 +40,45 @@ PosixStateStore::PosixStateStore(const char* directory) {
   path_too_long_ = n < 0 || static_cast<size_t>(n) >= sizeof temp_path_;
   snprintf(directory_, sizeof directory_, "%s", directory);
   snprintf(file_path_, sizeof file_path_, "%s/state", directory);
+  snprintf(parent_, sizeof parent_, "%s", directory);
+  char* slash = strrchr(parent_, '/');
+  if (slash == nullptr) {
+    snprintf(parent_, sizeof parent_, ".");
+  } else if (slash == parent_) {
+    slash[1] = '\0';  // "/dir": the parent is the root
+  } else {
+    *slash = '\0';
+  }
 }
 
-Status PosixStateStore::EnsureDirectory() {
+namespace {
+
+Status FsyncDirectory(const char* path, const char* what) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(StatusCode::kIoError, what, errno);
+  if (fsync(fd) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status::Error(StatusCode::kIoError, what, err);
+  }
+  close(fd);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PosixStateStore::EnsureDirectory(bool* created) {
+  if (created != nullptr) *created = false;
   if (path_too_long_) {
     return Status::Error(StatusCode::kIoError, "the state directory path is too long",
                          ENAMETOOLONG);
   }
-  if (mkdir(directory_, 0700) == 0 || errno == EEXIST) return Status::Ok();
-  return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
+  if (mkdir(directory_, 0700) != 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
+  }
+  if (created != nullptr) *created = true;
+  return FsyncDirectory(parent_, "could not fsync the parent of the state directory");
 }
 
 Status PosixStateStore::Load(PersistedState* state) {
@@ -113,17 +144,7 @@ Status PosixStateStore::Save(const PersistedState& state) {
   }
 
   // The rename is only durable once the directory entry is.
-  int dir_fd = open(directory_, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) {
-    return Status::Error(StatusCode::kIoError, "could not open the state directory", errno);
-  }
-  if (fsync(dir_fd) != 0) {
-    err = errno;
-    close(dir_fd);
-    return Status::Error(StatusCode::kIoError, "could not fsync the state directory", err);
-  }
-  close(dir_fd);
-  return Status::Ok();
+  return FsyncDirectory(directory_, "could not fsync the state directory");
 }
 
 }  // namespace snowflake

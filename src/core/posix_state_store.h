@@ -21,8 +21,10 @@ class PosixStateStore final : public StateStore {
   // path is copied.
   explicit PosixStateStore(const char* directory);
 
-  // Creates the directory (mode 0700) if it is missing.
-  Status EnsureDirectory();
+  // Creates the directory (mode 0700) if it is missing, and makes the new
+  // entry durable (fsync of the parent). *created (if given) tells whether it
+  // was missing: the caller's way to tell a first start from a lost file.
+  Status EnsureDirectory(bool* created = nullptr);
 
   Status Load(PersistedState* state) override;
   Status Save(const PersistedState& state) override;
@@ -33,6 +35,7 @@ class PosixStateStore final : public StateStore {
  private:
   bool path_too_long_;
   char directory_[kMaxPath];
+  char parent_[kMaxPath];
   char file_path_[kMaxPath];
   char temp_path_[kMaxPath];
 };

@@ -21,7 +21,8 @@ static snowflake::DecodedId DecodeOrError(int64 id) {
   if (!snowflake::DecodeId(id, &decoded).ok())
     ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                     errmsg("snowflake ID %lld is out of range", (long long)id),
-                    errdetail("A snowflake ID is never negative.")));
+                    errdetail("A snowflake ID is never negative."),
+                    errhint("Pass an ID made by snowflake_next_id().")));
   return decoded;
 }
 
@@ -53,6 +54,7 @@ Datum snowflake_from_timestamp(PG_FUNCTION_ARGS) {
     ereport(ERROR, (errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
                     errmsg("timestamp out of range for a snowflake ID"),
                     errdetail("snowflake IDs cover 2024-01-01 00:00:00+00 to "
-                              "2093-09-06 15:47:35.551+00.")));
+                              "2093-09-06 15:47:35.551+00."),
+                    errhint("Clamp the timestamp to that range.")));
   PG_RETURN_INT64(id);
 }

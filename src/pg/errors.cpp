@@ -37,21 +37,49 @@ void ReportInRecovery() {
   pg_unreachable();
 }
 
+/*
+ * The SQLSTATE for a failed file operation. errcode_for_file_access() would
+ * say "internal error" for EDQUOT, EIO and others; these are all specific.
+ */
+static int SqlStateForErrno(int err) {
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return ERRCODE_DISK_FULL;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return ERRCODE_INSUFFICIENT_PRIVILEGE;
+    case ENOENT:
+    case ENOTDIR:
+      return ERRCODE_UNDEFINED_FILE;
+    default:
+      return ERRCODE_IO_ERROR;
+  }
+}
+
 void ReportStateUnusable(const SnowflakeShared* shared) {
-  const bool corrupt = shared->state_error_code == snowflake::StatusCode::kCorrupt;
   const char* detail =
       "Without the stored reservation, IDs issued before the last shutdown could be issued "
       "again.";
   const char* hint =
       "Restore the file from a backup, or follow \"Recovering the state file\" in the "
       "snowflake README, then restart the server.";
-  if (corrupt)
+  if (shared->state_error_code == snowflake::StatusCode::kCorrupt)
     ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                     errmsg("snowflake state file \"%s/%s\" is corrupt: %s", DataDir,
                            snowflake_state_store.file_path(), shared->state_error_what),
                     errdetail("%s", detail), errhint("%s", hint)));
+  if (shared->state_error_code == snowflake::StatusCode::kNotFound)
+    ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
+                    errmsg("snowflake state file \"%s/%s\" is missing", DataDir,
+                           snowflake_state_store.file_path()),
+                    errdetail("Its directory exists, so this is not a first start: the file was "
+                              "deleted or lost. %s",
+                              detail),
+                    errhint("%s", hint)));
   errno = shared->state_error_errno;
-  ereport(ERROR, (errcode_for_file_access(),
+  ereport(ERROR, (errcode(SqlStateForErrno(shared->state_error_errno)),
                   errmsg("snowflake state file \"%s/%s\" is unreadable: %s: %m", DataDir,
                          snowflake_state_store.file_path(), shared->state_error_what),
                   errdetail("%s", detail), errhint("%s", hint)));
@@ -60,7 +88,16 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
 
 void ReportReservationFailed(const snowflake::Status& status) {
   errno = status.sys_errno;
-  ereport(ERROR, (errcode_for_file_access(),
+  if (status.sys_errno == ENOENT || status.sys_errno == ENOTDIR)
+    ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
+                    errmsg("snowflake could not reserve IDs: %s in \"%s/%s\": %m", status.what,
+                           DataDir, SNOWFLAKE_STATE_DIRECTORY),
+                    errdetail("No ID is issued until the reservation is durable on disk."),
+                    errhint("The directory \"%s/%s\" was removed while the server ran. Create "
+                            "it again (mode 0700, owned by the server's user); generation "
+                            "resumes by itself once a write succeeds.",
+                            DataDir, SNOWFLAKE_STATE_DIRECTORY)));
+  ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
                   errmsg("snowflake could not reserve IDs: %s \"%s/%s\": %m", status.what, DataDir,
                          snowflake_state_store.file_path()),
                   errdetail("No ID is issued until the reservation is durable on disk."),

@@ -9,6 +9,8 @@
  */
 #include "pg_headers.h"
 
+#include <ctime>
+
 #include "../core/clock.h"
 #include "../core/generator.h"
 #include "errors.h"
@@ -16,11 +18,19 @@
 #include "shared_state.h"
 
 /*
- * Spinning this many times while waiting for the next millisecond means the
- * clock is not moving: each spin reads the clock (20 ns or more), so this is
- * a second or more, against a normal wait of under a millisecond.
+ * A wait for the next millisecond normally lasts under a millisecond; one
+ * that lasts a second means the wall clock is not moving. The bound is kept
+ * with the monotonic clock, read every kSpinsPerCheck spins, so it does not
+ * depend on what a wall-clock read costs.
  */
-static constexpr uint64 kMaxNextMsSpins = uint64{1} << 26;
+static constexpr int64 kMaxNextMsWaitNs = int64{1000} * 1000 * 1000;
+static constexpr uint64 kSpinsPerCheck = 1024;
+
+static int64 MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64{ts.tv_sec} * 1000 * 1000 * 1000 + ts.tv_nsec;
+}
 
 SNOWFLAKE_SQL_FUNCTION(snowflake_next_id)
 
@@ -32,6 +42,7 @@ Datum snowflake_next_id(PG_FUNCTION_ARGS) {
   if (unlikely(RecoveryInProgress())) ReportInRecovery();
 
   uint64 spins = 0;
+  int64 wait_started_ns = 0;
   for (;;) {
     const snowflake::NextIdResult result =
         snowflake::NextId(&shared->generator, &snowflake_clock, max_clock_drift_setting_ms);
@@ -43,9 +54,13 @@ Datum snowflake_next_id(PG_FUNCTION_ARGS) {
       case snowflake::NextIdOutcome::kSequenceExhausted:
         if (spins == 0) shared->generator.next_ms_waits.fetch_add(1, std::memory_order_relaxed);
         ++spins;
-        if ((spins & 1023) == 0) {
+        if (spins % kSpinsPerCheck == 0) {
           CHECK_FOR_INTERRUPTS();
-          if (spins > kMaxNextMsSpins) ReportClockNotAdvancing();
+          const int64 now_ns = MonotonicNs();
+          if (wait_started_ns == 0)
+            wait_started_ns = now_ns;
+          else if (now_ns - wait_started_ns > kMaxNextMsWaitNs)
+            ReportClockNotAdvancing();
         }
         continue;
 

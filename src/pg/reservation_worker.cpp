@@ -42,12 +42,12 @@ void snowflake_reservation_worker_main(Datum) {
   BackgroundWorkerUnblockSignals();
 
   SnowflakeShared* shared = snowflake_shared;
-  if (shared == nullptr || shared->startup_status != StartupStatus::kReady) proc_exit(0);
-
   bool failing = false;
   while (!ShutdownRequestPending) {
     const int64 now_ms = snowflake_clock.NowMs();
-    if (snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
+    /* With an unusable state file nothing is issued, so nothing is renewed. */
+    if (shared != nullptr && shared->startup_status == StartupStatus::kReady &&
+        snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
       const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
       if (!status.ok() && !failing) {
         errno = status.sys_errno;
@@ -66,7 +66,15 @@ void snowflake_reservation_worker_main(Datum) {
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWakeIntervalMs,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
-    HandleMainLoopInterrupts();
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+    }
   }
-  proc_exit(0);
+  /*
+   * Exit code 1, not 0: a static worker that exits with 0 is never started
+   * again, so a pg_terminate_backend() would silently leave only synchronous
+   * renewals. At shutdown the postmaster restarts nothing either way.
+   */
+  proc_exit(1);
 }

@@ -10,6 +10,14 @@
 int node_id_setting = kNodeIdUnset;
 int max_clock_drift_setting_ms = 10000;
 
+/*
+ * The smallest snowflake.max_clock_drift: a start continues after the stored
+ * reservation, which can be up to the reservation window (1.5 s) ahead of a
+ * correct clock; a smaller bound would refuse every call for that long after
+ * each restart.
+ */
+static constexpr int kMinClockDriftMs = 2000;
+
 void DefineSnowflakeSettings() {
   DefineCustomIntVariable(
       "snowflake.node_id", "Node id (0 to 1023) this server writes into every ID.",
@@ -22,8 +30,8 @@ void DefineSnowflakeSettings() {
       "snowflake.max_clock_drift", "How far IDs may run ahead of a wall clock that went backwards.",
       "While the clock is behind the last issued ID by at most this much, IDs continue from "
       "the last issued one; beyond it, snowflake_next_id() raises an error.",
-      &max_clock_drift_setting_ms, 10000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
-      nullptr);
+      &max_clock_drift_setting_ms, 10000, kMinClockDriftMs, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
+      nullptr, nullptr, nullptr);
 
   MarkGUCPrefixReserved("snowflake");
 }

@@ -33,58 +33,95 @@ static void MarkStateUnusable(SnowflakeShared* shared, const snowflake::Status& 
   strlcpy(shared->state_error_what, status.what, sizeof shared->state_error_what);
 }
 
+/* Logs where IDs continue after a start whose stored floor is ahead of the clock. */
+static snowflake::ClockCondition ClassifyStartLead(int64_t floor_ms, bool* borrowing_event) {
+  const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
+  *borrowing_event = false;
+  if (lead_ms > max_clock_drift_setting_ms) {
+    /* The clock was set back while the server was down, too far to borrow. */
+    ereport(WARNING, (errmsg("snowflake: system clock is %lld ms behind the reservation stored in "
+                             "\"%s\", more than snowflake.max_clock_drift allows",
+                             (long long)lead_ms, snowflake_state_store.file_path()),
+                      errdetail("snowflake_next_id() raises an error until the clock catches up."),
+                      errhint("Correct the system clock, or raise snowflake.max_clock_drift.")));
+    return snowflake::ClockCondition::kTooFarBehind;
+  }
+  if (lead_ms > snowflake::kReserveAheadMs) {
+    /* Set back while down, within the bound: a borrowing event. */
+    *borrowing_event = true;
+    ereport(WARNING,
+            (errmsg("snowflake: system clock is %lld ms behind the reservation stored in \"%s\"",
+                    (long long)lead_ms, snowflake_state_store.file_path()),
+             errdetail("IDs continue after the stored reservation, ahead of the clock."),
+             errhint("Check the system clock and its time synchronisation.")));
+    return snowflake::ClockCondition::kBorrowing;
+  }
+  if (lead_ms > 0) {
+    /* A restart within the reservation window: expected, not a clock event. */
+    ereport(LOG, (errmsg("snowflake: continuing %lld ms ahead of the clock, after the "
+                         "reservation stored in \"%s\"",
+                         (long long)lead_ms, snowflake_state_store.file_path())));
+    return snowflake::ClockCondition::kBorrowing;
+  }
+  return snowflake::ClockCondition::kNormal;
+}
+
 /*
  * Reads the floor from the state file. Runs in the postmaster, so problems
  * are logged here and turned into an ERROR for every later call; the
  * postmaster itself must not fail.
+ *
+ * A first start is told from a lost file by the directory: the first start
+ * creates pg_snowflake/ and writes the file at once, so a directory without
+ * the file means the file was lost, and that is an error, never a quiet new
+ * beginning (the floor it held is unknown).
  */
 static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t node_id = node_id_setting;
   int64_t floor_ms = -1;
   snowflake::ClockCondition condition = snowflake::ClockCondition::kNormal;
-  bool borrowing_at_start = false;
+  bool borrowing_event = false;
 
-  snowflake::Status status = snowflake_state_store.EnsureDirectory();
-  snowflake::PersistedState persisted{};
-  if (status.ok()) status = snowflake_state_store.Load(&persisted);
+  /* Without a node id nothing is issued, so the disk is not touched. */
+  bool created = false;
+  snowflake::Status status = snowflake::Status::Ok();
+  if (node_id != kNodeIdUnset) status = snowflake_state_store.EnsureDirectory(&created);
 
-  if (status.ok()) {
-    floor_ms = persisted.reserved_until_ms;
-    if (node_id != kNodeIdUnset && persisted.node_id != node_id)
-      ereport(LOG, (errmsg("snowflake: state file \"%s\" was written with node id %d, "
-                           "now running as node id %d",
-                           snowflake_state_store.file_path(), persisted.node_id, node_id)));
-    const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
-    if (lead_ms > max_clock_drift_setting_ms) {
-      /* The clock was set back while the server was down, too far to borrow. */
-      condition = snowflake::ClockCondition::kTooFarBehind;
-      ereport(WARNING,
-              (errmsg("snowflake: system clock is %lld ms behind the reservation stored in "
-                      "\"%s\", more than snowflake.max_clock_drift allows",
-                      (long long)lead_ms, snowflake_state_store.file_path()),
-               errdetail("snowflake_next_id() raises an error until the clock catches up."),
-               errhint("Correct the system clock, or raise snowflake.max_clock_drift.")));
-    } else if (lead_ms > snowflake::kReserveAheadMs) {
-      /* Set back while down, within the bound: a borrowing event. */
-      condition = snowflake::ClockCondition::kBorrowing;
-      borrowing_at_start = true;
-      ereport(WARNING,
-              (errmsg("snowflake: system clock is %lld ms behind the reservation stored in \"%s\"",
-                      (long long)lead_ms, snowflake_state_store.file_path()),
-               errdetail("IDs continue after the stored reservation, ahead of the clock."),
-               errhint("Check the system clock and its time synchronisation.")));
-    } else if (lead_ms > 0) {
-      /* A restart within the reservation window: expected, not a clock event. */
-      condition = snowflake::ClockCondition::kBorrowing;
-      ereport(LOG, (errmsg("snowflake: continuing %lld ms ahead of the clock, after the "
-                           "reservation stored in \"%s\"",
-                           (long long)lead_ms, snowflake_state_store.file_path())));
+  if (node_id == kNodeIdUnset) {
+    /* nothing to load */
+  } else if (status.ok() && created) {
+    /* Nothing was ever issued: the floor is the start of the layout. */
+    status = snowflake_state_store.Save(snowflake::PersistedState{node_id, 0});
+    if (status.ok()) {
+      floor_ms = 0;
+      ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
+                           "on this server",
+                           snowflake_state_store.file_path())));
     }
-  } else if (status.code == snowflake::StatusCode::kNotFound) {
-    ereport(LOG, (errmsg("snowflake: no state file \"%s\"; this is the first start of "
-                         "snowflake on this server",
-                         snowflake_state_store.file_path())));
-  } else {
+  } else if (status.ok()) {
+    snowflake::PersistedState persisted{};
+    status = snowflake_state_store.Load(&persisted);
+    if (status.ok()) {
+      floor_ms = persisted.reserved_until_ms;
+      if (persisted.node_id != node_id)
+        ereport(WARNING,
+                (errmsg("snowflake: state file \"%s\" was written with node id %d, now running "
+                        "as node id %d",
+                        snowflake_state_store.file_path(), persisted.node_id, node_id),
+                 errdetail("IDs continue after the stored reservation, so this server repeats "
+                           "none of its own; but if another server used node id %d, IDs of that "
+                           "server issued after this one's stored reservation may repeat.",
+                           node_id),
+                 errhint("Give every server its own node id, and never reuse one that another "
+                         "server has issued IDs with.")));
+      condition = ClassifyStartLead(floor_ms, &borrowing_event);
+    } else if (status.code == snowflake::StatusCode::kNotFound) {
+      status = snowflake::Status::Error(snowflake::StatusCode::kNotFound,
+                                        "the state file is missing from its directory", ENOENT);
+    }
+  }
+
+  if (!status.ok()) {
     MarkStateUnusable(shared, status);
     errno = status.sys_errno;
     ereport(WARNING,
@@ -96,8 +133,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
-  if (borrowing_at_start) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
-  shared->initial_last_issued = shared->generator.last_issued.load(std::memory_order_relaxed);
+  if (borrowing_event) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
 }
 
 static void SnowflakeShmemStartup() {
@@ -129,8 +165,11 @@ void InstallSharedStateHooks() {
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
                                          int64_t needed_ms) {
   LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  /* Visible in pg_stat_activity while the file is written and synced. */
+  pgstat_report_wait_start(PG_WAIT_EXTENSION);
   snowflake::Status status =
       snowflake::RenewReservation(&shared->generator, &snowflake_state_store, now_ms, needed_ms);
+  pgstat_report_wait_end();
   LWLockRelease(shared->lock);
   return status;
 }

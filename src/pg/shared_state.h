@@ -36,8 +36,6 @@ struct SnowflakeShared {
   snowflake::StatusCode state_error_code;
   int state_error_errno;
   char state_error_what[128];
-  // last_issued as start-up left it, to tell "nothing issued since start".
-  uint64_t initial_last_issued;
 };
 
 /* NULL unless the library was loaded through shared_preload_libraries. */

@@ -284,7 +284,9 @@ TEST_F(PosixStateStoreTest, SaveIntoAMissingDirectoryFails) {
 TEST_F(PosixStateStoreTest, EnsureDirectoryCreatesAMissingDirectory) {
   PosixStateStore store(dir_.c_str());
   ASSERT_FALSE(Exists(dir_));
-  ASSERT_TRUE(store.EnsureDirectory().ok());
+  bool created = false;
+  ASSERT_TRUE(store.EnsureDirectory(&created).ok());
+  EXPECT_TRUE(created) << "a missing directory is reported as created";
   struct stat st;
   ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
@@ -292,7 +294,8 @@ TEST_F(PosixStateStoreTest, EnsureDirectoryCreatesAMissingDirectory) {
 
   // Idempotent, and keeps what is in it.
   ASSERT_TRUE(store.Save(PersistedState{2, 77}).ok());
-  ASSERT_TRUE(store.EnsureDirectory().ok());
+  ASSERT_TRUE(store.EnsureDirectory(&created).ok());
+  EXPECT_FALSE(created) << "an existing directory is not a first start";
   PersistedState out{};
   ASSERT_TRUE(store.Load(&out).ok());
   EXPECT_EQ(out.reserved_until_ms, 77);

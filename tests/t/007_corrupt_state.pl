@@ -6,8 +6,9 @@
 # server starts and logs a WARNING; snowflake_next_id() raises an ERROR naming
 # the file (XX001 when corrupt, 42501 when unreadable) with a hint pointing at
 # the recovery section; snowflake_status() reports 'state file unusable'; the
-# file is never rewritten. The documented recoveries then work: restoring the
-# permissions, or moving the damaged file aside once the clock is past the
+# file is never rewritten, and a missing file is an error too. The documented
+# recoveries then work: restoring the permissions, or moving the state
+# directory aside once the clock is past the
 # newest ID.
 use strict;
 use warnings;
@@ -163,8 +164,23 @@ my $newest = $node->safe_psql('postgres',
 	"SELECT extract(epoch FROM snowflake_timestamp($max_id))");
 sleep 0.2 while time() < $newest + 3;
 $node->stop;
-# Step 4: move the damaged file aside and start.
+# Moving only the file aside is not a recovery: a directory without its
+# file means a lost file, never a quiet first start.
 rename $path, "$path.damaged" or die "cannot move $path aside: $!";
+start_node($node);
+my ($missing_ret, $missing_out, $missing_err) = try_next_id($node);
+isnt($missing_ret, 0, 'a missing state file stops generation');
+like($missing_err, qr/ERROR:  58P01: snowflake state file "[^"]+\/pg_snowflake\/state" is missing/,
+	'with SQLSTATE 58P01 naming the file');
+like($missing_err, qr/HINT:  Restore the file from a backup, or follow "Recovering the state file"/,
+	'and the recovery hint');
+ok(!-e $path, 'and the file is not recreated');
+$node->stop;
+rename "$path.damaged", $path or die "cannot move $path back: $!";
+# Step 4: move the whole state directory aside and start.
+my $dir = $node->data_dir . '/pg_snowflake';
+rename $dir, "$dir.damaged" or die "cannot move $dir aside: $!";
+$path = "$dir.damaged/state";
 my $offset = log_size($node);
 start_node($node);
 ok($node->log_contains(qr/this is the first start of snowflake on this server/, $offset),
@@ -175,8 +191,9 @@ is(strictly_increasing(\@ids), -1, 'recovery: and increase');
 my $s = snowflake_status($node);
 is($s->{state}, 'ready', 'recovery: the state is ready');
 cmp_ok($s->{reservation_writes}, '>=', 1, 'recovery: a new reservation was written');
-is(slurp_file_raw("$path.damaged"), $damaged, 'recovery: the damaged file is kept as it was');
+is(slurp_file_raw($path), $damaged, 'recovery: the damaged file is kept as it was');
 ok(defined read_state_file($node)->{reserved_until_ms}, 'recovery: a new, valid state file exists');
+ok(-d "$dir.damaged" && -d $dir, 'recovery: the damaged directory is kept beside the new one');
 
 sub slurp_file_raw
 {
