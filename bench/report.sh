@@ -1,0 +1,174 @@
+# bench/report.sh: the outputs of a run. Sourced by bench/run.sh, once every
+# section has run and while the server is still up (the summaries are
+# computed in SQL, by bench/sql/report.sql, on the raw measurements).
+#
+# Owns: the table on stdout and the files in $results:
+#   latest.csv   every figure: section, metric, clients, n, unit, runs,
+#                median, min, max, baseline, ratio, ratio_min, ratio_max
+#   summary.md   the machine, the targets and one table per section
+#   bench.png    the chart (bench/plot.gp)
+# Uses from run.sh: $raw, $results, $work, $repo, $quick, bench_psql,
+# $started_at, $elapsed_s, $load_at_start, $load_at_end, $cpu_idle.
+
+# describe_machine: one line naming the machine the figures came from:
+# nproc, the CPU model of /proc/cpuinfo, memory, kernel, clock source.
+describe_machine() {
+  local cpu mem
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+  printf '%s cores (nproc) of %s, %s RAM, Linux %s, clock source %s' \
+    "$(nproc)" "${cpu:-unknown CPU}" "$mem" "$(uname -r)" \
+    "$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
+}
+
+# describe_code: the commit measured, and whether src/ differed from it.
+describe_code() {
+  local commit
+  if ! commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
+    echo "an unknown commit"
+    return
+  fi
+  if ! git -C "$repo" diff --quiet HEAD -- src 2>/dev/null; then
+    commit="$commit with uncommitted changes in src/"
+  fi
+  echo "$commit"
+}
+
+write_report() {
+  bench_psql -c "\copy bench_raw FROM STDIN WITH (FORMAT csv)" <"$raw"
+  bench_psql -f "$repo/bench/sql/report.sql"
+
+  local order="ORDER BY ord / 100, clients, n, ord"
+  bench_psql -c "\copy (SELECT section, metric, clients, n, unit, runs, median, min, max,
+                        baseline, ratio, ratio_min, ratio_max
+                        FROM bench_summary $order) TO STDOUT WITH (FORMAT csv, HEADER)" \
+    >"$results/latest.csv"
+
+  local machine pg_version code mode
+  machine=$(describe_machine)
+  pg_version=$(bench_psql -c "SHOW server_version")
+  code=$(describe_code)
+  mode="full run"
+  [[ $quick == 1 ]] && mode="quick smoke run (figures not comparable)"
+
+  echo
+  echo "== results ($mode): medians of repeated runs; ratios to this run's baselines"
+  echo "   machine: $machine"
+  echo "   PostgreSQL $pg_version, snowflake $code; load average $load_at_start at start, $load_at_end at end"
+  echo "   $cpu_idle"
+  bench_psql -P format=aligned -P tuples_only=off -P footer=off -c "
+    SELECT section, metric, clients AS c, CASE WHEN n = 0 THEN '' ELSE n::text END AS n,
+           runs, lpad(bench_fmt(median, unit), 13) AS median, lpad(bench_fmt(min, unit), 13) AS min,
+           lpad(bench_fmt(max, unit), 13) AS max, unit, to_char(ratio, 'FM990.000') AS ratio,
+           to_char(ratio_min, 'FM990.000') || '–' || to_char(ratio_max, 'FM990.000') AS \"min–max\",
+           baseline AS \"ratio to\"
+    FROM bench_summary $order"
+  echo
+  bench_psql -P format=aligned -P tuples_only=off -P footer=off -c "
+    SELECT target AS \"target (issue 4)\", goal,
+           CASE WHEN use_ratio THEN to_char(measured, 'FM990.000')
+                ELSE bench_fmt(measured, unit) END AS measured,
+           verdict
+    FROM bench_targets ORDER BY ord"
+
+  write_summary_md "$machine" "$pg_version" "$code" "$mode" >"$results/summary.md"
+  write_chart "$machine" "$pg_version" "$mode"
+  echo
+  echo "wrote $results/summary.md, $results/latest.csv, $results/raw.csv, $results/bench.png"
+  echo "benchmark done in ${elapsed_s} s; the server is stopped and its directory removed on exit."
+}
+
+# write_summary_md MACHINE PG_VERSION CODE MODE: markdown for the README.
+write_summary_md() {
+  local machine=$1 pg_version=$2 code=$3 mode=$4
+  cat <<MD
+# snowflake benchmark
+
+\`make bench\`, $mode, $started_at, ${elapsed_s} s.
+
+- Machine: $machine; $cpu_idle.
+- PostgreSQL $pg_version; snowflake at $code. One throwaway server, unix socket only:
+  shared_buffers=1GB, autovacuum, JIT and parallel query off, fsync on, synchronous_commit on
+  except for the INSERT runs (off). The pgbench clients run on the same machine as the server.
+- Load average (1, 5, 15 min): $load_at_start at start, $load_at_end at end.
+- Every figure is the median of repeated runs, interleaved across the variants; min and max
+  beside it. Ratios are to baselines of this same run. All figures: \`latest.csv\`.
+
+![snowflake benchmark](bench.png)
+
+## Targets of issue 4
+
+$(bench_psql -c "SELECT bench_md_targets()")
+
+## 1. pgbench, one statement per transaction (TPS, ratio to SELECT 1)
+
+\`pgbench -M prepared\`, ${pgbench_rounds} rounds of ${pgbench_seconds} s per statement and
+client count, interleaved.
+
+$(bench_psql -c "SELECT bench_md_grid('pgbench', 'statement')")
+
+### CPU time per transaction (server and pgbench, µs; ratio = SELECT 1's / this)
+
+The same runs, by CPU time instead of wall time: other work on the machine moves TPS far
+more than it moves the CPU a transaction costs.
+
+$(bench_psql -c "SELECT bench_md_grid('pgbench_cpu', 'statement')")
+
+## 2. Bulk, one statement in one backend (IDs/s, ratio to the 4,096,000/s cap)
+
+\`SELECT count(f()) FROM generate_series(1, n)\`, timed on the server. "sustained" is the
+same IDs timed by their own first and last milliseconds: generation alone, without the time
+PostgreSQL spends materialising \`generate_series()\` before the first row (section "bound").
+"streaming series" is \`SELECT count(f()) FROM (SELECT generate_series(1, n)) s\`, which does
+not materialise the series.
+
+$(bench_psql -c "SELECT bench_md('bulk')")
+
+### What bounds the literal bulk statement
+
+$(bench_psql -c "SELECT bench_md('bound')")
+
+## 3. Two concurrent sessions, each running the bulk statement (aggregate IDs/s)
+
+$(bench_psql -c "SELECT bench_md('bulk2')")
+
+## 4. Multi-row INSERT, 1000 rows per statement (rows/s, ratio to client-supplied ids)
+
+\`INSERT ... SELECT ... FROM generate_series(1, 1000)\` through pgbench, into
+\`(id <type> PRIMARY KEY, v int)\`, synchronous_commit=off, table truncated before each run.
+Client-supplied ids are unique and ascending (a per-client counter, interleaved across
+clients).
+
+$(bench_psql -c "SELECT bench_md_grid('insert', 'id from')")
+
+### CPU time per row (server and pgbench, µs; ratio = client-supplied's / this)
+
+$(bench_psql -c "SELECT bench_md_grid('insert_cpu', 'id from')")
+
+## 5. Core step, Google Benchmark (ns per ID; ratio = rate to the cap)
+
+snowflake::NextId() on one shared GeneratorState. "fake clock": a clock that moves one ms
+every 4096 reads, so the step never waits. "SystemClock": the real clock; at the cap a call
+spins until the next millisecond, so 244.14 ns per ID is the cap itself. Two threads: the
+aggregate rate of both.
+
+$(bench_psql -c "SELECT bench_md('core')")
+
+## 6. Reservation writes (fsyncs of the state file) during the bulk runs
+
+$(bench_psql -c "SELECT bench_md('reservations')")
+MD
+}
+
+# write_chart MACHINE PG_VERSION MODE: bench.png from the summary views.
+write_chart() {
+  local machine=$1 pg_version=$2 mode=$3 data="$work/plot"
+  mkdir -p "$data"
+  bench_psql -c "SELECT label || ',' || cols FROM bench_plot_pgbench ORDER BY clients" >"$data/pgbench.csv"
+  bench_psql -c "SELECT label || ',' || cols FROM bench_plot_bulk ORDER BY k" >"$data/bulk.csv"
+  bench_psql -c "SELECT label || ',' || cols FROM bench_plot_insert ORDER BY clients" >"$data/insert.csv"
+  bench_psql -c "SELECT label || ',' || cols FROM bench_plot_core ORDER BY k" >"$data/core.csv"
+  gnuplot -e "datadir='$data'; out='$results/bench.png'" \
+    -e "heading=\"snowflake benchmark, $mode, $started_at, PostgreSQL $pg_version\\n$machine\"" \
+    "$repo/bench/plot.gp"
+}

@@ -1,0 +1,341 @@
+# bench/sections.sh: the measurements, one function per section of issue 4.
+# Sourced by bench/run.sh, which provides: $work (the server's socket
+# directory), $raw (raw.csv), $quick, $repo, bench_psql, PG_RUN_USER.
+#
+# Owns: what is run, in which order, how often, and how each run becomes one
+# row of raw.csv: section,metric,clients,n,round,value,unit. Medians, ratios
+# and the targets are computed later, from raw.csv only (bench/sql/report.sql).
+#
+# Fairness rules kept here:
+#   - Repeated runs are interleaved: each round runs every variant once, in an
+#     order rotated by one each round, so slow drift of the machine (other
+#     load, the page cache, the WAL) spreads over all variants alike.
+#   - Bulk statements are timed on the server (clock_timestamp() before and
+#     after, in bench_time()/bench_span()), without client round trips.
+#   - INSERT tables are truncated and checkpointed before every run.
+#   - A full run starts pgbench and INSERT with an unrecorded warm-up run of
+#     each variant (first touch of shared buffers, WAL segments created).
+
+cap_ids_per_s=4096000
+
+if [[ $quick == 1 ]]; then
+  pgbench_seconds=${BENCH_SECONDS:-1}
+  pgbench_rounds=${BENCH_ROUNDS:-1}
+  pgbench_clients=(1 4)
+  bulk_sizes=(20000 200000)
+  bulk_runs=${BENCH_BULK_RUNS:-1}
+  insert_seconds=${BENCH_SECONDS:-1}
+  insert_rounds=${BENCH_INSERT_ROUNDS:-1}
+  insert_clients=(1)
+  core_args=(--benchmark_repetitions=1 --benchmark_min_time=0.02)
+  warmup_seconds=0
+else
+  pgbench_seconds=${BENCH_SECONDS:-4}
+  pgbench_rounds=${BENCH_ROUNDS:-5}
+  pgbench_clients=(1 4 16)
+  bulk_sizes=(2000000 20000000)
+  bulk_runs=${BENCH_BULK_RUNS:-3}
+  insert_seconds=${BENCH_SECONDS:-4}
+  insert_rounds=${BENCH_INSERT_ROUNDS:-3}
+  insert_clients=(1 2)
+  core_args=(--benchmark_repetitions=5 --benchmark_min_time=0.5)
+  warmup_seconds=2
+fi
+# The biggest bulk size is also the one for two concurrent sessions.
+bulk_big=${bulk_sizes[-1]}
+ncpu=$(nproc)
+
+# record SECTION METRIC CLIENTS N ROUND VALUE UNIT: one row of raw.csv.
+record() {
+  printf '%s,"%s",%s,%s,%s,%s,%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" >>"$raw"
+  printf '  %-7s %-38s clients %-2s n %-8s run %s: %s %s\n' "$1" "$2" "$3" "$4" "$5" \
+    "$(awk -v v="$6" 'BEGIN { printf (v >= 1000 ? "%.0f" : "%.3f"), v }')" "$7"
+}
+
+# calc EXPR: floating-point arithmetic (awk), printed with 6 decimals.
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+
+# section_header TEXT: announces a section, with the machine's load average
+# (the benchmark shares the machine with whatever else runs on it).
+section_header() {
+  echo "== $* [at ${SECONDS} s; load average $(cut -d' ' -f1-3 /proc/loadavg)]"
+}
+
+# rotate ROUND ITEMS...: the items, rotated left by ROUND-1.
+rotate() {
+  local round=$1
+  shift
+  local items=("$@") k=$(((round - 1) % $#)) i
+  for ((i = 0; i < $#; i++)); do printf '%s\n' "${items[(k + i) % $#]}"; done
+}
+
+# snowflake_counters: "reservation_writes next_ms_waits" from snowflake_status().
+snowflake_counters() {
+  bench_psql -F' ' -c "SELECT reservation_writes, next_ms_waits FROM snowflake_status()"
+}
+
+# server_cpu_ticks: CPU time used by the server so far, in clock ticks: the
+# postmaster, its children that exited and were reaped (the backends of
+# finished runs), and its living children.
+server_cpu_ticks() {
+  local pm child
+  pm=$(head -1 "$work/data/postmaster.pid")
+  {
+    sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+    for child in $(pgrep -P "$pm"); do
+      sed 's/^.*) //' "/proc/$child/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+    done
+  } | awk '{ t += $1 } END { print t }'
+}
+
+# children_cpu_seconds: CPU time of this shell's finished children (here:
+# pgbench), from the builtin times, which must not run in a subshell (a
+# forked shell starts with no children).
+children_cpu_seconds() {
+  times >"$work/times.out"
+  awk 'NR == 2 { n = split($0, f, /[ ms]+/); print (f[1] + f[3]) * 60 + f[2] + f[4] }' "$work/times.out"
+}
+
+# run_pgbench FILE CLIENTS SECONDS [PGBENCH ARGS...]: prints "TPS CPU", the
+# TPS without the initial connection time and the CPU time (server and
+# pgbench) per transaction in microseconds; fails if any transaction failed.
+# CPU per transaction is far less sensitive than TPS to other work on the
+# machine: it tells a real cost from a slow moment.
+run_pgbench() {
+  local file=$1 clients=$2 seconds=$3 out tps xacts
+  shift 3
+  local jobs=$((clients < ncpu ? clients : ncpu)) pm_children server0 client0 server1 client1 i
+  pm_children=$(pgrep -c -P "$(head -1 "$work/data/postmaster.pid")")
+  server0=$(server_cpu_ticks)
+  children_cpu_seconds >"$work/client0"
+  if ! out=$(pgbench -h "$work" -U "$PG_RUN_USER" -n -M prepared -T "$seconds" \
+    -c "$clients" -j "$jobs" "$@" -f "$repo/bench/pgbench/$file" bench 2>&1); then
+    echo "pgbench $file failed:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  children_cpu_seconds >"$work/client1"
+  # The backends exit once pgbench disconnects; wait until they are reaped,
+  # so that their CPU time is in the postmaster's.
+  for ((i = 0; i < 100; i++)); do
+    (($(pgrep -c -P "$(head -1 "$work/data/postmaster.pid")") <= pm_children)) && break
+    sleep 0.05
+  done
+  server1=$(server_cpu_ticks)
+  client0=$(<"$work/client0")
+  client1=$(<"$work/client1")
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' <<<"$out")
+  xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+  if [[ -z $tps || -z $xacts ]] || ! grep -q '^number of failed transactions: 0 ' <<<"$out"; then
+    echo "pgbench $file: no TPS, or failed transactions:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  echo "$tps $(calc "(($server1 - $server0) / $(getconf CLK_TCK) + $client1 - $client0) * 1e6 / $xacts")"
+}
+
+# 1. Single statements with pgbench -M prepared, ratio to SELECT 1.
+bench_pgbench() {
+  section_header "1. pgbench -M prepared, one statement per transaction," \
+    "${pgbench_rounds} rounds of ${pgbench_seconds} s, interleaved"
+  local -A label=(
+    [select1.sql]="SELECT 1"
+    [snowflake.sql]="snowflake_next_id()"
+    [nextval_cache1.sql]="nextval CACHE 1"
+    [nextval_cache100.sql]="nextval CACHE 100"
+    [uuid.sql]="gen_random_uuid()"
+  )
+  local files=(select1.sql snowflake.sql nextval_cache1.sql nextval_cache100.sql uuid.sql)
+  local round clients file tps cpu out
+  if ((warmup_seconds > 0)); then
+    for file in "${files[@]}"; do run_pgbench "$file" 4 "$warmup_seconds" >/dev/null; done
+  fi
+  for ((round = 1; round <= pgbench_rounds; round++)); do
+    for clients in "${pgbench_clients[@]}"; do
+      for file in $(rotate "$round" "${files[@]}"); do
+        out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
+        read -r tps cpu <<<"$out"
+        record pgbench "${label[$file]}" "$clients" 0 "$round" "$tps" TPS
+        record pgbench_cpu "${label[$file]}" "$clients" 0 "$round" "$cpu" "µs CPU/tx"
+      done
+    done
+  done
+}
+
+# The bulk statements, by metric. Literal: the statement issue 4 names.
+bulk_query() {
+  local metric=$1 n=$2
+  case $metric in
+    "count(*)") echo "SELECT count(*) FROM generate_series(1, $n)" ;;
+    "snowflake_next_id()") echo "SELECT count(snowflake_next_id()) FROM generate_series(1, $n)" ;;
+    "nextval CACHE 1") echo "SELECT count(nextval('bench_seq_cache1')) FROM generate_series(1, $n)" ;;
+    "nextval CACHE 100") echo "SELECT count(nextval('bench_seq_cache100')) FROM generate_series(1, $n)" ;;
+    "gen_random_uuid()") echo "SELECT count(gen_random_uuid()) FROM generate_series(1, $n)" ;;
+    # The same IDs, plus the first and last, to time generation itself.
+    "snowflake_next_id() sustained")
+      echo "SELECT count(id), min(id), max(id) FROM" \
+        "(SELECT snowflake_next_id() AS id FROM generate_series(1, $n)) AS s" ;;
+    # generate_series() in FROM is materialised before the first row comes
+    # out; in the select list (ProjectSet) it streams. Same count, same IDs.
+    "snowflake_next_id() streaming series")
+      echo "SELECT count(snowflake_next_id()) FROM (SELECT generate_series(1, $n)) AS s" ;;
+    "count(*) streaming series") echo "SELECT count(*) FROM (SELECT generate_series(1, $n)) AS s" ;;
+    *) echo "unknown bulk metric $metric" >&2; return 1 ;;
+  esac
+}
+
+# 2. (and 6.) One bulk statement in one backend; reservation writes per second
+# while the snowflake statements run.
+bench_bulk() {
+  section_header "2. bulk, one statement in one backend, ${bulk_runs} runs, interleaved" \
+    "(6. reservation writes during the snowflake runs)"
+  local metrics=("count(*)" "snowflake_next_id()" "nextval CACHE 1" "nextval CACHE 100"
+    "gen_random_uuid()" "snowflake_next_id() sustained" "snowflake_next_id() streaming series"
+    "count(*) streaming series")
+  local round n metric query row started finished ids first_ms last_ms before after elapsed
+  for ((round = 1; round <= bulk_runs; round++)); do
+    for n in "${bulk_sizes[@]}"; do
+      while IFS= read -r metric; do
+        query=$(bulk_query "$metric" "$n")
+        before=$(snowflake_counters)
+        if [[ $metric == *sustained ]]; then
+          row=$(bench_psql -F' ' -c "SELECT * FROM bench_span(\$q\$$query\$q\$)")
+          read -r started finished ids first_ms last_ms <<<"$row"
+          [[ $ids == "$n" ]] || { echo "bulk: $ids IDs, expected $n" >&2; return 1; }
+          # Generation itself: the IDs' own milliseconds, first to last.
+          record bulk "$metric" 1 "$n" "$round" "$(calc "$n / (($last_ms - $first_ms + 1) / 1000)")" IDs/s
+          # What comes before the first ID, and what it allows the literal
+          # statement at most, with every ID at the layout's cap.
+          local lead_s
+          lead_s=$(calc "$first_ms / 1000 - $started")
+          record bound "time before the first ID" 1 "$n" "$round" "$lead_s" s
+          record bound "literal statement at most (cap)" 1 "$n" "$round" \
+            "$(calc "$n / ($lead_s + $n / $cap_ids_per_s)")" IDs/s
+        else
+          row=$(bench_psql -F' ' -c "SELECT * FROM bench_time(\$q\$$query\$q\$)")
+          read -r started finished <<<"$row"
+          record bulk "$metric" 1 "$n" "$round" "$(calc "$n / ($finished - $started)")" IDs/s
+        fi
+        if [[ $metric == snowflake* && $n == "$bulk_big" ]]; then
+          after=$(snowflake_counters)
+          elapsed=$(calc "$finished - $started")
+          record reservations "reservation writes/s, 1 session" 1 "$n" "$round" \
+            "$(calc "(${after% *} - ${before% *}) / $elapsed")" writes/s
+        fi
+      done < <(rotate "$((round + ${#bulk_sizes[@]} - 1))" "${metrics[@]}")
+    done
+  done
+}
+
+# 3. Two sessions, each running the same bulk statement at once. Each times
+# itself on the server; the aggregate is both counts over the wall time from
+# the first start to the last finish.
+bench_bulk_two_sessions() {
+  section_header "3. bulk, two concurrent sessions of n=$bulk_big each, ${bulk_runs} runs, interleaved"
+  local metrics=("count(*)" "snowflake_next_id()" "snowflake_next_id() sustained"
+    "nextval CACHE 1" "nextval CACHE 100")
+  local round metric query fn before after s1 s2 f1 f2 i1 i2 lo1 lo2 hi1 hi2 wall
+  for ((round = 1; round <= bulk_runs; round++)); do
+    while IFS= read -r metric; do
+      query=$(bulk_query "$metric" "$bulk_big")
+      fn=bench_time
+      [[ $metric == *sustained ]] && fn=bench_span
+      before=$(snowflake_counters)
+      bench_psql -F' ' -c "SELECT * FROM $fn(\$q\$$query\$q\$)" >"$work/session1.out" &
+      local pid1=$!
+      bench_psql -F' ' -c "SELECT * FROM $fn(\$q\$$query\$q\$)" >"$work/session2.out" &
+      local pid2=$!
+      wait "$pid1"
+      wait "$pid2"
+      after=$(snowflake_counters)
+      read -r s1 f1 i1 lo1 hi1 <"$work/session1.out"
+      read -r s2 f2 i2 lo2 hi2 <"$work/session2.out"
+      wall=$(calc "($f1 > $f2 ? $f1 : $f2) - ($s1 < $s2 ? $s1 : $s2)")
+      if [[ $metric == *sustained ]]; then
+        record bulk2 "$metric" 2 "$bulk_big" "$round" \
+          "$(calc "($i1 + $i2) / ((($hi1 > $hi2 ? $hi1 : $hi2) - ($lo1 < $lo2 ? $lo1 : $lo2) + 1) / 1000)")" \
+          IDs/s
+      else
+        record bulk2 "$metric" 2 "$bulk_big" "$round" "$(calc "2 * $bulk_big / $wall")" IDs/s
+      fi
+      if [[ $metric == snowflake* ]]; then
+        record reservations "reservation writes/s, 2 sessions" 2 "$bulk_big" "$round" \
+          "$(calc "(${after% *} - ${before% *}) / $wall")" writes/s
+      fi
+    done < <(rotate "$round" "${metrics[@]}")
+  done
+}
+
+# insert_run TABLE CLIENTS SECONDS: empties TABLE, then prints "TPS CPU"
+# (run_pgbench) of pgbench inserting 1000 rows per statement into it.
+insert_run() {
+  local table=$1 clients=$2 seconds=$3 extra=()
+  bench_psql -c "TRUNCATE $table RESTART IDENTITY" -c "CHECKPOINT"
+  # Client-supplied ids: a per-client counter, interleaved across clients, so
+  # that ids are unique and ascending like the generators'.
+  [[ $table == ins_client ]] && extra=(-D n=0 -D "nclients=$clients")
+  PGOPTIONS="-c synchronous_commit=off" \
+    run_pgbench "insert_${table#ins_}.sql" "$clients" "$seconds" "${extra[@]}"
+}
+
+# 4. Multi-row INSERT, 1000 rows per statement, synchronous_commit = off.
+bench_insert() {
+  section_header "4. INSERT of 1000 rows per statement, synchronous_commit=off," \
+    "${insert_rounds} rounds of ${insert_seconds} s, interleaved"
+  local -A label=(
+    [ins_snowflake]="snowflake_next_id() default"
+    [ins_bigserial]="bigserial"
+    [ins_uuid]="gen_random_uuid() default"
+    [ins_client]="client-supplied ids"
+  )
+  local tables=(ins_client ins_snowflake ins_bigserial ins_uuid)
+  local round clients table tps cpu out
+  if ((warmup_seconds > 0)); then
+    for table in "${tables[@]}"; do insert_run "$table" "${insert_clients[-1]}" "$warmup_seconds" >/dev/null; done
+  fi
+  for ((round = 1; round <= insert_rounds; round++)); do
+    for clients in "${insert_clients[@]}"; do
+      for table in $(rotate "$round" "${tables[@]}"); do
+        out=$(insert_run "$table" "$clients" "$insert_seconds")
+        read -r tps cpu <<<"$out"
+        record insert "${label[$table]}" "$clients" 1000 "$round" "$(calc "$tps * 1000")" rows/s
+        record insert_cpu "${label[$table]}" "$clients" 1000 "$round" "$(calc "$cpu / 1000")" \
+          "µs CPU/row"
+      done
+    done
+  done
+  bench_psql -c "TRUNCATE ins_client, ins_snowflake, ins_bigserial, ins_uuid"
+}
+
+# 5. Google Benchmark of the core (bench/core), built in the server's scratch
+# directory; every repetition becomes one row, in ns per ID.
+bench_core() {
+  section_header "5. core micro-benchmarks (Google Benchmark, bench/core)"
+  local build="$work/core-build" json="$work/core.json"
+  cmake -S "$repo/bench/core" -B "$build" >/dev/null
+  cmake --build "$build" -j "$ncpu" >/dev/null
+  "$build/core_bench" "${core_args[@]}" --benchmark_display_aggregates_only=true \
+    --benchmark_out="$json" --benchmark_out_format=json | sed 's/^/  /'
+  # Google Benchmark writes NaN (e.g. the cv of a counter that is always 0),
+  # which is not JSON.
+  sed -E 's/: *-?(nan|NaN|inf|Inf|Infinity)\b/: null/g' "$json" >"$results/core.json"
+  # ns per ID from items_per_second: for two threads, the aggregate rate.
+  bench_psql -v json="$(cat "$results/core.json")" >>"$raw" <<'SQL'
+COPY (
+  SELECT 'core',
+         CASE split_part(b->>'run_name', '/', 1)
+           WHEN 'BM_NextId_StepFakeClock' THEN 'NextId step (fake clock)'
+           WHEN 'BM_NextId_SystemClock' THEN 'NextId with SystemClock (waits at cap)'
+           WHEN 'BM_SystemClockNowMs' THEN 'SystemClock::NowMs() (clock read)'
+           WHEN 'BM_PlanNext' THEN 'PlanNext() (decision only)'
+         END,
+         coalesce(substring(b->>'run_name' FROM 'threads:([0-9]+)')::int, 1),
+         0,
+         (b->>'repetition_index')::int + 1,
+         1e9 / (b->>'items_per_second')::float8,
+         'ns/ID'
+  FROM jsonb_array_elements((:'json')::jsonb->'benchmarks') AS b
+  WHERE b->>'run_type' = 'iteration'
+) TO STDOUT WITH (FORMAT csv);
+SQL
+}
