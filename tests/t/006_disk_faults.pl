@@ -61,7 +61,7 @@ sub expect_fault
 		$max_id = max_of(@$got);
 	}
 	my $last_before = snowflake_status($node)->{last_id};
-	my $file_before = read_state_file_at($state_path);
+	my $file_before = read_raw($state_path);
 	my $failing_calls = 0;
 	for (1 .. 3)
 	{
@@ -73,20 +73,11 @@ sub expect_fault
 	is($s->{last_id}, $last_before, "$label: no ID was issued by the failing calls");
 	cmp_ok($s->{reservation_failures}, '>', 0,
 		"$label: reservation_failures counts ($s->{reservation_failures})");
-	is(read_state_file_at($state_path), $file_before, "$label: the state file is unchanged");
+	is(read_raw($state_path), $file_before, "$label: the state file is unchanged");
 	ok(!-e "$state_path.tmp", "$label: no temporary file is left behind");
 	return;
 }
 
-sub read_state_file_at
-{
-	my ($path) = @_;
-	open my $fh, '<:raw', $path or return "unreadable: $!";
-	local $/;
-	my $bytes = <$fh>;
-	close $fh;
-	return $bytes;
-}
 
 # After the fault is repaired: the next call succeeds with no restart.
 # $writes: reservation_writes before the repair.
@@ -154,7 +145,7 @@ SKIP:
 	@ids = next_ids($node, 1000);
 	cmp_ok(min_of(@ids), '>', $max_id, 'tmpfs: IDs are issued with the state on the tmpfs');
 	$max_id = max_of(@ids);
-	my $stored = read_state_file_at("$moved/state");
+	my $stored = read_raw("$moved/state");
 	cmp_ok(length($stored) == 32 ? unpack('Q<', substr($stored, 16, 8)) : -1,
 		'>=', id_ms($max_id), 'tmpfs: the reservation there covers the IDs issued');
 

@@ -191,19 +191,10 @@ is(strictly_increasing(\@ids), -1, 'recovery: and increase');
 my $s = snowflake_status($node);
 is($s->{state}, 'ready', 'recovery: the state is ready');
 cmp_ok($s->{reservation_writes}, '>=', 1, 'recovery: a new reservation was written');
-is(slurp_file_raw($path), $damaged, 'recovery: the damaged file is kept as it was');
+is(read_raw($path), $damaged, 'recovery: the damaged file is kept as it was');
 ok(defined read_state_file($node)->{reserved_until_ms}, 'recovery: a new, valid state file exists');
 ok(-d "$dir.damaged" && -d $dir, 'recovery: the damaged directory is kept beside the new one');
 
-sub slurp_file_raw
-{
-	my ($p) = @_;
-	open my $fh, '<:raw', $p or return "unreadable: $!";
-	local $/;
-	my $bytes = <$fh>;
-	close $fh;
-	return $bytes;
-}
 
 $node->stop;
 done_testing();

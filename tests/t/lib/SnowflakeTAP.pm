@@ -42,6 +42,7 @@ our @EXPORT = qw(
   log_size
   count_in_log
   max_of
+  read_raw
   min_of
   strictly_increasing
   start_client
@@ -368,6 +369,18 @@ sub finish_client
 		push @ids, $line + 0;
 	}
 	return @ids;
+}
+
+# The bytes of a file, or "unreadable: <reason>" (so a test can compare a
+# file before and after, and still report a missing one).
+sub read_raw
+{
+	my ($path) = @_;
+	open my $fh, '<:raw', $path or return "unreadable: $!";
+	local $/;
+	my $bytes = <$fh>;
+	close $fh;
+	return $bytes;
 }
 
 1;
