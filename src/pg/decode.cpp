@@ -6,15 +6,12 @@
 #include "pg_headers.h"
 
 #include "../core/layout.h"
+#include "layout_time.h"
 
 SNOWFLAKE_SQL_FUNCTION(snowflake_timestamp)
 SNOWFLAKE_SQL_FUNCTION(snowflake_node_id)
 SNOWFLAKE_SQL_FUNCTION(snowflake_sequence)
 SNOWFLAKE_SQL_FUNCTION(snowflake_from_timestamp)
-
-/* Microseconds between the Unix epoch and PostgreSQL's 2000-01-01 epoch. */
-static constexpr int64 kUnixToPostgresEpochUs =
-    int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * USECS_PER_DAY;
 
 static snowflake::DecodedId DecodeOrError(int64 id) {
   snowflake::DecodedId decoded{};
@@ -27,9 +24,7 @@ static snowflake::DecodedId DecodeOrError(int64 id) {
 }
 
 Datum snowflake_timestamp(PG_FUNCTION_ARGS) {
-  const snowflake::DecodedId decoded = DecodeOrError(PG_GETARG_INT64(0));
-  const int64 unix_ms = decoded.timestamp_ms + snowflake::kEpochUnixMs;
-  PG_RETURN_TIMESTAMPTZ(unix_ms * 1000 - kUnixToPostgresEpochUs);
+  PG_RETURN_TIMESTAMPTZ(LayoutMsToTimestampTz(DecodeOrError(PG_GETARG_INT64(0)).timestamp_ms));
 }
 
 Datum snowflake_node_id(PG_FUNCTION_ARGS) {

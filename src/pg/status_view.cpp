@@ -11,17 +11,13 @@
 #include "../core/clock.h"
 #include "../core/generator.h"
 #include "errors.h"
+#include "layout_time.h"
 #include "settings.h"
 #include "shared_state.h"
 
 SNOWFLAKE_SQL_FUNCTION(snowflake_status)
 
 static constexpr int kStatusColumns = 11;
-
-static TimestampTz LayoutMsToTimestampTz(int64 layout_ms) {
-  const int64 unix_ms = layout_ms + snowflake::kEpochUnixMs;
-  return unix_ms * 1000 - int64{POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE} * USECS_PER_DAY;
-}
 
 /* Why snowflake_next_id() would fail right now, or "ready". */
 static const char* StateName(const SnowflakeShared* shared) {
