@@ -6,11 +6,22 @@
 #   make lint                 clang-tidy (make format: clang-format)
 #   make installcheck         pg_regress only, on throwaway preloaded servers
 #   make bench                benchmarks (bench/)
+#   make test-all-versions    build, pg_regress and TAP on every supported major (chroots)
+#   make deb                  the Debian package (pg_buildext), in build/deb/
+#   make deb-test             make deb, then install it on a clean Debian 12 and use it
+#   make dist                 the PGXN release archive, from git HEAD
+#   make pgxn-check           META.json against the PGXN meta spec
 
 EXTENSION = snowflake
 MODULE_big = snowflake
 DATA = snowflake--1.0.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
+
+# The version, in one place: default_version in snowflake.control. The
+# release (META.json, make dist, the Debian package) is its SemVer form,
+# 1.0 -> 1.0.0; tests/pgxn/check_meta.py fails when they disagree.
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(dir $(firstword $(MAKEFILE_LIST)))snowflake.control)
+RELEASE_VERSION := $(EXTVERSION).0
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
@@ -23,13 +34,19 @@ WARNINGS = -Wall -Wextra -Werror
 CXX_STD = -std=c++17 -fno-exceptions -fno-rtti -fvisibility=hidden
 # PostgreSQL's headers as system headers: our warnings apply to our code.
 PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER) -MMD -MP
+# PG18's magic block carries the version (src/pg/pg_compat.h).
+PG_CPPFLAGS = -DSNOWFLAKE_VERSION='"$(EXTVERSION)"'
 SHLIB_LINK = -lstdc++
 
 # The core is compiled without the server's include path, so a PostgreSQL
 # header in src/core/ fails the build: "no PostgreSQL header" is checked by
 # the compiler.
+# It gets the hardening flags PostgreSQL was built with (fortified libc
+# calls, stack protector), as the glue does through PGXS.
+CORE_HARDENING = $(filter -D_FORTIFY_SOURCE% -fstack-protector% -fstack-clash-protection -fcf-protection%,\
+	$(CPPFLAGS) $(CXXFLAGS))
 src/core/%.o: src/core/%.cpp
-	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC -Isrc/core -MMD -MP -c -o $@ $<
+	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC $(CORE_HARDENING) -Isrc/core -MMD -MP -c -o $@ $<
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
@@ -54,7 +71,7 @@ include $(PGXS)
 
 # Every sql/*.sql must be in one of the lists above, or the check fails.
 REGRESS_ALL = $(REGRESS) $(REGRESS_NO_NODE_ID) $(REGRESS_NOT_PRELOADED)
-.PHONY: check-schedule installcheck-node-id-unset installcheck-not-preloaded
+.PHONY: check-schedule installcheck-node-id-unset installcheck-not-preloaded installcheck-tap
 check-schedule:
 	@missing=""; for f in $(srcdir)/sql/*.sql; do b=$$(basename $$f .sql); \
 	  case " $(REGRESS_ALL) " in *" $$b "*) ;; *) missing="$$missing $$b";; esac; done; \
@@ -72,10 +89,15 @@ installcheck-not-preloaded:
 	  --temp-config=$(srcdir)/tests/regress/not_preloaded.conf \
 	  --outputdir=output_not_preloaded $(REGRESS_NOT_PRELOADED)
 
+# The TAP tests alone: make test-all-versions times pg_regress
+# (make installcheck TAP_TESTS=) and TAP apart.
+installcheck-tap:
+	$(prove_installcheck)
+
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench format format-check lint
+.PHONY: demo test bench format format-check lint test-all-versions deb deb-test dist pgxn-check
 demo:
 	scripts/demo.sh
 
@@ -85,6 +107,27 @@ test:
 bench:
 	bench/run.sh
 
+test-all-versions:
+	scripts/test-all-versions.sh
+
+deb:
+	scripts/deb.sh build
+
+deb-test:
+	scripts/deb.sh test
+
+# The PGXN release archive of the committed tree (git HEAD), named after the
+# version in snowflake.control; files marked export-ignore in .gitattributes
+# stay out.
+dist:
+	@mkdir -p build
+	git archive --format=zip --prefix=$(EXTENSION)-$(RELEASE_VERSION)/ \
+	  --output=build/$(EXTENSION)-$(RELEASE_VERSION).zip HEAD
+	@echo "build/$(EXTENSION)-$(RELEASE_VERSION).zip"
+
+pgxn-check:
+	python3 tests/pgxn/check_meta.py
+
 format:
 	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
 
@@ -93,5 +136,5 @@ format-check:
 
 # clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
 lint:
-	clang-tidy --quiet src/core/*.cpp src/pg/*.cpp -- -std=c++17 -D_GNU_SOURCE -Isrc/core \
+	clang-tidy --quiet src/core/*.cpp src/pg/*.cpp -- -std=c++17 -D_GNU_SOURCE -Isrc/core $(PG_CPPFLAGS) \
 	  -isystem $(PG_INCLUDE_SERVER)

@@ -13,7 +13,7 @@
 #include "shared_state.h"
 
 extern "C" {
-PG_MODULE_MAGIC;
+SNOWFLAKE_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 }
 

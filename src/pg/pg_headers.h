@@ -33,13 +33,8 @@ extern "C" {
 #include "utils/wait_event.h"
 }
 
-/*
- * The module is built with -fvisibility=hidden so that only what PostgreSQL
- * looks up is exported. PG15 defines PGDLLEXPORT as empty outside Windows;
- * PG16 and later define it like this.
- */
-#undef PGDLLEXPORT
-#define PGDLLEXPORT __attribute__((visibility("default")))
+/* Differences between PostgreSQL majors: PGDLLEXPORT, the magic block. */
+#include "pg_compat.h"
 
 /* PG_FUNCTION_INFO_V1 with C linkage and an exported symbol, as PG16 does. */
 #define SNOWFLAKE_SQL_FUNCTION(name)        \
