@@ -1,19 +1,49 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, if any are missing.
-#   scripts/install-deps.sh build|test|bench
+#   scripts/install-deps.sh build|test|bench|versions|deb
+#   scripts/install-deps.sh --list GROUP...   prints the packages, installs nothing
 # As root it runs apt-get; otherwise it prints the command to run.
+#
+# SNOWFLAKE_PG_MAJOR (default 15, Debian 12's) names the PostgreSQL major of
+# the build and suite groups: make test-all-versions builds each root file
+# system from `--list build suite` with the major of that file system.
 set -euo pipefail
 
-build=(make g++ postgresql-15 postgresql-server-dev-15)
-test=("${build[@]}" cmake googletest libgtest-dev libipc-run-perl libfaketime clang-format clang-tidy util-linux)
-bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
+major=${SNOWFLAKE_PG_MAJOR:-15}
 
-case "${1:-build}" in
-  build) wanted=("${build[@]}") ;;
-  test) wanted=("${test[@]}") ;;
-  bench) wanted=("${bench[@]}") ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
-esac
+build=(make g++ postgresql-"$major" postgresql-server-dev-"$major")
+# What pg_regress and the TAP suite (tests/t/) need besides the server and
+# the build: IPC::Run, libfaketime (clock shifts), mount and ps (fault
+# tests), etcd and Patroni (failover tests).
+suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server patroni python3-psycopg2)
+# python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
+test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema)
+bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
+# make test-all-versions: mmdebstrap builds the root file systems; unshare
+# (util-linux) runs them in their own mount, PID and network namespaces.
+versions=(mmdebstrap debian-archive-keyring util-linux)
+# make deb and its test: pg_buildext comes with postgresql-server-dev-all.
+deb=(make g++ dpkg-dev debhelper postgresql-server-dev-all lintian git mmdebstrap)
+
+group_packages() {
+  case "$1" in
+    build) echo "${build[@]}" ;;
+    suite) echo "${suite[@]}" ;;
+    test) echo "${test[@]}" ;;
+    bench) echo "${bench[@]}" ;;
+    versions) echo "${versions[@]}" ;;
+    deb) echo "${deb[@]}" ;;
+    *) echo "usage: $0 [--list] build|suite|test|bench|versions|deb..." >&2; exit 2 ;;
+  esac
+}
+
+if [[ ${1:-} == --list ]]; then
+  shift
+  for group in "$@"; do group_packages "$group"; done | tr ' ' '\n' | awk 'NF && !seen[$0]++'
+  exit 0
+fi
+
+read -r -a wanted <<<"$(group_packages "${1:-build}")"
 
 missing=()
 for pkg in "${wanted[@]}"; do
