@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Runs inside a clean Debian root file system with postgresql-15 and nothing
+# else of ours (make deb-test, via scripts/deb.sh): installs the package as a
+# user would, adds the two lines to postgresql.conf, restarts, and checks
+# that the extension works and keeps its promise across a restart; then
+# removes the package and checks that it is gone.
+#   deb-smoke-test.sh PATH/postgresql-15-snowflake_VERSION_ARCH.deb
+set -euo pipefail
+deb=$1
+major=15
+cluster=main
+conf=/etc/postgresql/$major/$cluster/postgresql.conf
+passed=0 failed=0
+check() { # check WHAT EXPECTED ACTUAL
+  if [[ $2 == "$3" ]]; then
+    echo "ok      $1"; passed=$((passed + 1))
+  else
+    echo "FAILED  $1: expected '$2', got '$3'"; failed=$((failed + 1))
+  fi
+}
+sql() { runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+
+export DEBIAN_FRONTEND=noninteractive
+# apt checks the package's Depends against what is installed; there is no
+# network in here, so a dependency that is not already satisfied fails.
+apt-get install -y --no-download "$deb" >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+check "package installed" "install ok installed" \
+  "$(dpkg-query -W -f='${Status}' postgresql-$major-snowflake)"
+check "snowflake.so in the server's library directory" yes \
+  "$([[ -f /usr/lib/postgresql/$major/lib/snowflake.so ]] && echo yes || echo no)"
+
+# postgresql-15 made the cluster main when it was installed; the README's two lines:
+pg_lsclusters "$major" "$cluster" >/dev/null || pg_createcluster "$major" "$cluster" >/dev/null
+cat >>"$conf" <<'CONF'
+shared_preload_libraries = 'snowflake'
+snowflake.node_id = 7
+CONF
+pg_ctlcluster "$major" "$cluster" restart 2>/dev/null || pg_ctlcluster "$major" "$cluster" start
+
+sql "CREATE EXTENSION snowflake"
+check "extension version" "1.0" "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'snowflake'")"
+check "the reservation writer runs" 1 \
+  "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'snowflake reservation writer'")"
+check "1000 IDs, all distinct, all from node 7" "1000|1000|7" \
+  "$(sql "SELECT count(*), count(DISTINCT id), min(snowflake_node_id(id)) FROM
+            (SELECT snowflake_next_id() AS id FROM generate_series(1, 1000)) AS s")"
+check "status ready" ready "$(sql "SELECT state FROM snowflake_status()")"
+before=$(sql "SELECT snowflake_next_id()")
+check "state file written" yes \
+  "$([[ -f /var/lib/postgresql/$major/$cluster/pg_snowflake/state ]] && echo yes || echo no)"
+
+pg_ctlcluster "$major" "$cluster" restart
+after=$(sql "SELECT snowflake_next_id()")
+check "after a restart the next ID is greater" t "$(sql "SELECT $after > $before")"
+pg_ctlcluster "$major" "$cluster" stop
+
+apt-get purge -y postgresql-$major-snowflake >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+check "purged: snowflake.so is gone" no \
+  "$([[ -e /usr/lib/postgresql/$major/lib/snowflake.so ]] && echo yes || echo no)"
+check "purged: snowflake.control is gone" no \
+  "$([[ -e /usr/share/postgresql/$major/extension/snowflake.control ]] && echo yes || echo no)"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
