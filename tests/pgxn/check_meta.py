@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""make pgxn-check: META.json against the PGXN Meta Spec 1.0.0, and the
+release version against its one source.
+
+1. META.json is validated with python3-jsonschema (Debian's package) against
+   tests/pgxn/meta-spec-v1.schema.json, the spec's rules written as a JSON
+   Schema. So that this check can fail, copies of META.json with one known
+   fault each (no license, a version that is not SemVer, ...) must be
+   rejected, and are.
+2. The version has one source, default_version in snowflake.control; the
+   release is its SemVer form (1.0 -> 1.0.0). META.json's version, the
+   version of what it provides, the file it provides, and the Debian
+   package's upstream version (debian/changelog) must all agree with it.
+
+Prints one line per check and 'N passed, N failed'; exits 1 on a failure.
+"""
+import copy
+import json
+import os
+import re
+import sys
+
+import jsonschema
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+results = {"passed": 0, "failed": 0}
+
+
+def check(ok, what, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(("ok      " if ok else "FAILED  ") + what + (f": {detail}" if detail and not ok else ""))
+
+
+def read(path):
+    with open(os.path.join(ROOT, path), encoding="utf-8") as f:
+        return f.read()
+
+
+meta = json.loads(read("META.json"))
+schema = json.loads(read("tests/pgxn/meta-spec-v1.schema.json"))
+jsonschema.Draft202012Validator.check_schema(schema)
+validator = jsonschema.Draft202012Validator(
+    schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def errors_of(doc):
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+            for e in validator.iter_errors(doc)]
+
+
+errors = errors_of(meta)
+check(not errors, "META.json is valid against the PGXN Meta Spec 1.0.0", "; ".join(errors))
+
+
+# Known faults: each must be rejected, or the schema checks nothing.
+def without(key):
+    def mutate(d):
+        del d[key]
+    return mutate
+
+
+def setter(value, *path):
+    def mutate(d):
+        for key in path[:-1]:
+            d = d[key]
+        d[path[-1]] = value
+    return mutate
+
+
+faults = {
+    "no license": without("license"),
+    "no provides": without("provides"),
+    "no maintainer": without("maintainer"),
+    "no meta-spec": without("meta-spec"),
+    "version 1.0 (not SemVer)": setter("1.0", "version"),
+    "license 'PostgreSQL License' (not a spec string)": setter("PostgreSQL License", "license"),
+    "provides without a file": lambda d: d["provides"]["snowflake"].pop("file"),
+    "provides version 1.0 (not SemVer)": setter("1.0", "provides", "snowflake", "version"),
+    "meta-spec version 2.0.0": setter("2.0.0", "meta-spec", "version"),
+    "name with a slash": setter("snow/flake", "name"),
+    "prereqs phase 'install' (not a phase)": setter({"requires": {"PostgreSQL": "15.0.0"}}, "prereqs", "install"),
+    "prereqs relationship 'needs'": setter({"needs": {"PostgreSQL": "15.0.0"}}, "prereqs", "runtime"),
+    "release_status 'final'": setter("final", "release_status"),
+    "unknown key 'homepage' at the top": setter("https://example.org", "homepage"),
+}
+for name, mutate in faults.items():
+    doc = copy.deepcopy(meta)
+    mutate(doc)
+    check(bool(errors_of(doc)), f"a META.json with {name} is rejected")
+
+# One source for the version.
+control = read("snowflake.control")
+m = re.search(r"^default_version\s*=\s*'([^']+)'", control, re.M)
+check(m is not None, "snowflake.control has a default_version")
+ext_version = m.group(1) if m else "?"
+release = ext_version + ".0" if re.fullmatch(r"\d+\.\d+", ext_version) else ext_version
+check(meta.get("version") == release, f"META.json version is {release} (default_version {ext_version})",
+      f"it is {meta.get('version')}")
+provided = meta.get("provides", {}).get("snowflake", {})
+check(provided.get("version") == release, f"META.json provides snowflake {release}",
+      f"it says {provided.get('version')}")
+sql_file = f"snowflake--{ext_version}.sql"
+check(provided.get("file") == sql_file and os.path.exists(os.path.join(ROOT, sql_file)),
+      f"META.json provides file is {sql_file}, and it exists", f"it is {provided.get('file')}")
+changelog = read("debian/changelog").splitlines()[0]
+m = re.match(r"^(\S+) \(([^)]+)\)", changelog)
+deb_upstream = m.group(2).rsplit("-", 1)[0] if m else "?"
+check(deb_upstream == release, f"debian/changelog's upstream version is {release}", f"it is {deb_upstream}")
+
+print(f"{results['passed']} passed, {results['failed']} failed")
+sys.exit(1 if results["failed"] else 0)
