@@ -31,6 +31,8 @@ ALTER SYSTEM SET snowflake.node_id = 1024;
 ALTER SYSTEM SET snowflake.node_id = -2;
 SELECT sqlstate_of('SET snowflake.node_id = 5') AS set_node_id,
        sqlstate_of('SET snowflake.max_clock_drift = 1') AS set_max_clock_drift;
+-- PostgreSQL 17 and later print this range with its unit (2000 ms .. 2147483647 ms):
+-- expected/errors_1.out is this file's output there; change both.
 ALTER SYSTEM SET snowflake.max_clock_drift = -1;
 SHOW snowflake.node_id;
 
