@@ -23,7 +23,8 @@ sql() { runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "$1"
 export DEBIAN_FRONTEND=noninteractive
 # apt checks the package's Depends against what is installed; there is no
 # network in here, so a dependency that is not already satisfied fails.
-apt-get install -y --no-download "$deb" >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+cp "$deb" /tmp/
+apt-get install -y "/tmp/$(basename "$deb")" >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 check "package installed" "install ok installed" \
   "$(dpkg-query -W -f='${Status}' postgresql-$major-snowflake)"
 check "snowflake.so in the server's library directory" yes \
@@ -39,8 +40,16 @@ pg_ctlcluster "$major" "$cluster" restart 2>/dev/null || pg_ctlcluster "$major" 
 
 sql "CREATE EXTENSION snowflake"
 check "extension version" "1.0" "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'snowflake'")"
-check "the reservation writer runs" 1 \
-  "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'snowflake reservation writer'")"
+# The postmaster starts the worker once the server accepts connections. It
+# has no database connection, so it is not in pg_stat_activity: look for its
+# process title.
+writers=0
+for _ in $(seq 50); do
+  writers=$(cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' '\n' | grep -c '^postgres: .*snowflake reservation writer' || true)
+  [[ $writers == 1 ]] && break
+  sleep 0.2
+done
+check "the reservation writer runs" 1 "$writers"
 check "1000 IDs, all distinct, all from node 7" "1000|1000|7" \
   "$(sql "SELECT count(*), count(DISTINCT id), min(snowflake_node_id(id)) FROM
             (SELECT snowflake_next_id() AS id FROM generate_series(1, 1000)) AS s")"

@@ -20,18 +20,34 @@
 #
 # SNOWFLAKE_ROOTFS_DIR   cache directory (default /var/cache/snowflake)
 # SNOWFLAKE_MIRROR       Debian mirror (default http://deb.debian.org/debian)
+# SNOWFLAKE_SECURITY_MIRROR  its security archive (default http://deb.debian.org/debian-security)
 # SNOWFLAKE_ROOTFS_REFRESH=1  rebuild even when a cached copy exists
 
 SNOWFLAKE_ROOTFS_DIR=${SNOWFLAKE_ROOTFS_DIR:-/var/cache/snowflake}
 SNOWFLAKE_MIRROR=${SNOWFLAKE_MIRROR:-http://deb.debian.org/debian}
+SNOWFLAKE_SECURITY_MIRROR=${SNOWFLAKE_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+
+# The apt sources of a suite as a Debian machine has them: a stable release
+# with its updates and security archive (PostgreSQL's minor releases reach
+# Debian 12 and 13 there), unstable alone.
+rootfs_sources() {
+  local suite=$1
+  echo "deb $SNOWFLAKE_MIRROR $suite main"
+  if [[ $suite != sid && $suite != unstable ]]; then
+    echo "deb $SNOWFLAKE_MIRROR $suite-updates main"
+    echo "deb $SNOWFLAKE_SECURITY_MIRROR $suite-security main"
+  fi
+}
 
 rootfs_ensure() {
   local name=$1 suite=$2
   shift 2
   local dir="$SNOWFLAKE_ROOTFS_DIR/$name"
-  local stamp="$dir.stamp" want lock start
+  local stamp="$dir.stamp" want lock start sources=()
+  mapfile -t sources < <(rootfs_sources "$suite")
   # iproute2: rootfs_run brings up the namespace's loopback with it.
   want="$suite $(printf '%s\n' iproute2 "$@" | sort -u | tr '\n' ' ')"
+  want="$want| $(printf '%s; ' "${sources[@]}")"
   mkdir -p "$SNOWFLAKE_ROOTFS_DIR"
   ROOTFS=$dir
   ROOTFS_SECONDS=0
@@ -48,8 +64,8 @@ rootfs_ensure() {
   # The unstable suite's Release file is often past its Valid-Until on the
   # mirror; the signature is still checked.
   if ! mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-    --include="$(echo "$want" | cut -d' ' -f2- | xargs | tr ' ' ',')" \
-    "$suite" "$dir.new" "$SNOWFLAKE_MIRROR" >"$dir.log" 2>&1; then
+    --include="$(printf '%s\n' iproute2 "$@" | sort -u | paste -sd,)" \
+    "$suite" "$dir.new" "${sources[@]}" >"$dir.log" 2>&1; then
     tail -n 30 "$dir.log" >&2
     echo "snowflake: mmdebstrap failed for $suite; full log: $dir.log" >&2
     rm -rf "$dir.new"

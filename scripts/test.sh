@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test: installs what is missing, builds, and runs every test:
-#   1. formatting (clang-format), clang-tidy, and the build with -Wall -Wextra -Werror;
+#   1. formatting (clang-format), clang-tidy, META.json (PGXN), and the build
+#      with -Wall -Wextra -Werror;
 #   2. the core's GoogleTest suite, plain, under ASan+UBSan, and under TSan;
 #   3. pg_regress on throwaway servers (preloaded, node id unset, not preloaded)
 #      and the TAP tests (PostgreSQL::Test::Cluster), as an unprivileged user;
@@ -18,6 +19,9 @@ scripts/install-deps.sh test
 step "format check and clang-tidy"
 make -s format-check
 make -s lint
+
+step "PGXN: META.json against the meta spec"
+make -s pgxn-check
 
 step "build and install"
 make -s
