@@ -59,7 +59,9 @@ rootfs_ensure() {
     return 0
   fi
   start=$(date +%s)
-  rm -rf "$dir" "$dir.new" "$stamp"
+  # --one-file-system: should anything still be mounted in there (say, by an
+  # mmdebstrap that was killed), it is not descended into.
+  rm -rf --one-file-system "$dir" "$dir.new" "$stamp"
   echo "snowflake: building root file system $dir (Debian $suite) ..." >&2
   # The unstable suite's Release file is often past its Valid-Until on the
   # mirror; the signature is still checked.
@@ -68,7 +70,7 @@ rootfs_ensure() {
     "$suite" "$dir.new" "${sources[@]}" >"$dir.log" 2>&1; then
     tail -n 30 "$dir.log" >&2
     echo "snowflake: mmdebstrap failed for $suite; full log: $dir.log" >&2
-    rm -rf "$dir.new"
+    rm -rf --one-file-system "$dir.new"
     exec {lock}>&-
     return 1
   fi
@@ -114,6 +116,6 @@ rootfs_run() {
       # servers that pg_ctl leaves behind (TAP tests wait for them to go).
       chroot "$m" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
     ' rootfs_run "$root" "$work" $((${#mounts[@]} / 3)) "${mounts[@]}" "$@" || rc=$?
-  rm -rf "$work"
+  rm -rf --one-file-system "$work"
   return "$rc"
 }
