@@ -26,9 +26,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
   int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
-  while (reserved < floor_ms &&
-         !state->reserved_until_ms.compare_exchange_weak(reserved, floor_ms,
-                                                         std::memory_order_acq_rel)) {
+  while (reserved < floor_ms && !state->reserved_until_ms.compare_exchange_weak(
+                                    reserved, floor_ms, std::memory_order_acq_rel)) {
   }
   const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
