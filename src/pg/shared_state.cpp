@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -19,6 +20,15 @@
 SnowflakeShared* snowflake_shared = nullptr;
 snowflake::PosixStateStore snowflake_state_store(SNOWFLAKE_STATE_DIRECTORY);
 snowflake::SystemClock snowflake_clock;
+
+/*
+ * The postmaster's memory of the floor across crash restarts. Shared memory
+ * is made anew at a crash restart, so just before the old segment goes
+ * (shmem_exit in the postmaster), RememberFloor() copies the floor out of
+ * it; the next LoadStateFile() starts no lower, whatever happened to the
+ * state file meanwhile (removed, replaced by an older one). Postmaster only.
+ */
+static int64_t remembered_floor_ms = -1;
 
 static shmem_request_hook_type prev_shmem_request_hook = nullptr;
 static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
@@ -79,6 +89,17 @@ static bool ArchiveRecoveryRequestedAtStart() {
   return stat(STANDBY_SIGNAL_FILE, &st) == 0 || stat(RECOVERY_SIGNAL_FILE, &st) == 0;
 }
 
+static void RememberFloor(int, Datum arg) {
+  const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
+  const int64_t reserved = shared->generator.reserved_until_ms.load(std::memory_order_acquire);
+  const int64_t last_ms =
+      snowflake::LastIssuedMs(shared->generator.last_issued.load(std::memory_order_acquire));
+  /* Read from a segment a crashed backend may have scribbled on: range-check. */
+  const int64_t floor_ms = std::max(reserved, last_ms);
+  if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
+    remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
+}
+
 /*
  * Reads the floor from the state file. Runs in the postmaster, so problems
  * are logged here and turned into an ERROR for every later call; the
@@ -111,6 +132,24 @@ static void LoadStateFile(SnowflakeShared* shared) {
   snowflake::PersistedState persisted{};
   if (node_id == kNodeIdUnset) {
     /* nothing to load */
+  } else if (status.ok() && created && remembered_floor_ms >= 0) {
+    /*
+     * The directory went missing while the server ran, and this is a crash
+     * restart: not a first start. The postmaster still knows the floor.
+     */
+    persisted = snowflake::PersistedState{node_id, remembered_floor_ms, system_identifier,
+                                          archive_recovery ? snowflake::kStatePromotionPending : 0};
+    status = snowflake_state_store.Save(persisted);
+    if (status.ok()) {
+      floor_ms = remembered_floor_ms;
+      ereport(WARNING,
+              (errmsg("snowflake: \"%s\" was missing at a crash restart; recreated it with the "
+                      "reservation this server held before the crash",
+                      snowflake_state_store.file_path()),
+               errhint("Find out what removed it; a state directory must survive as long as the "
+                       "data directory.")));
+      condition = ClassifyStartLead(floor_ms, &borrowing_event);
+    }
   } else if (status.ok() && created) {
     /* Nothing was ever issued: the floor is the start of the layout. */
     persisted = snowflake::PersistedState{node_id, 0, system_identifier,
@@ -141,6 +180,14 @@ static void LoadStateFile(SnowflakeShared* shared) {
                                         "it was written by another database cluster");
     } else if (status.ok()) {
       floor_ms = persisted.reserved_until_ms;
+      if (remembered_floor_ms > floor_ms) {
+        /* A crash restart with a state file older than what this server held. */
+        ereport(WARNING, (errmsg("snowflake: state file \"%s\" holds an older reservation than "
+                                 "this server held before the crash restart; continuing after "
+                                 "the one it held",
+                                 snowflake_state_store.file_path())));
+        floor_ms = remembered_floor_ms;
+      }
       promotion_pending = archive_recovery || (persisted.flags & snowflake::kStatePromotionPending);
       /*
        * A file that replay wrote carries the primary's node id, and a
@@ -204,6 +251,8 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
+    /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
+    if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
     ConditionVariableInit(&shared->renewal_done);
     shared->startup_status = StartupStatus::kReady;
     LoadStateFile(shared);
