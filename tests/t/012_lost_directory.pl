@@ -57,6 +57,9 @@ sub crash_restart
 	return $log_offset;
 }
 
+# A checkpoint after the last renewal: crash recovery then replays no
+# reservation from WAL, so only the postmaster's memory can keep the floor.
+$node->safe_psql('postgres', 'CHECKPOINT');
 rmtree($node->data_dir . '/pg_snowflake');
 ok(!-e $node->data_dir . '/pg_snowflake', 'the state directory is gone');
 my $offset = crash_restart();
@@ -74,6 +77,7 @@ my $older = read_raw(state_file($node));
 push @after, next_ids($node, 50_000);
 sleep 2;
 push @after, next_ids($node, 50_000);
+$node->safe_psql('postgres', 'CHECKPOINT');
 open my $fh, '>:raw', state_file($node) or die $!;
 print $fh $older;
 close $fh;
