@@ -5,7 +5,8 @@
  * pg_headers.h includes it after PostgreSQL's own headers. Glue code uses
  * the names defined here and never tests PG_VERSION_NUM itself, so
  * supporting a new major means reading this file, not the whole glue.
- * Tested on 15, 17 and 18 (make test-all-versions).
+ * Tested on 15, 17 and 18 (make test-all-versions). Include it only
+ * through pg_headers.h: it uses PostgreSQL's declarations.
  */
 #ifndef SNOWFLAKE_PG_COMPAT_H
 #define SNOWFLAKE_PG_COMPAT_H
@@ -37,5 +38,20 @@
 #else
 #define SNOWFLAKE_MODULE_MAGIC PG_MODULE_MAGIC
 #endif
+
+/*
+ * Whether synchronous_standby_names names standbys, as the walsenders see it
+ * (read under SyncRepLock). The minor releases 15.13, 16.9 and 17.5 replaced
+ * the flag WalSndCtl->sync_standbys_defined with the bit field
+ * sync_standbys_status, so this tests the macro that came with the field,
+ * not PG_VERSION_NUM.
+ */
+static inline bool SnowflakeSyncStandbysDefined() {
+#ifdef SYNC_STANDBY_DEFINED
+  return (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
+#else
+  return WalSndCtl->sync_standbys_defined;
+#endif
+}
 
 #endif /* SNOWFLAKE_PG_COMPAT_H */

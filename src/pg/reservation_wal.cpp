@@ -34,19 +34,6 @@ struct xl_snowflake_reservation {
 /* ---- writing ---------------------------------------------------------- */
 
 /*
- * Whether synchronous_standby_names names standbys, as the walsenders see it
- * (read under SyncRepLock). PostgreSQL 15.13, 16.9 and 17.5 replaced the
- * flag sync_standbys_defined with the bit field sync_standbys_status.
- */
-static bool SyncStandbysDefined() {
-#ifdef SYNC_STANDBY_DEFINED
-  return (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
-#else
-  return WalSndCtl->sync_standbys_defined;
-#endif
-}
-
-/*
  * Waits until the synchronous standbys have flushed WAL up to lsn, when
  * synchronous_standby_names names any. A renewal must reach them before IDs
  * of the new window are issued, whatever the session's synchronous_commit
@@ -57,7 +44,7 @@ static bool SyncStandbysDefined() {
 static bool WaitForSynchronousStandbys(XLogRecPtr lsn) {
   if (max_wal_senders == 0) return true; /* no standby can be attached */
   LWLockAcquire(SyncRepLock, LW_SHARED);
-  const bool defined = SyncStandbysDefined();
+  const bool defined = SnowflakeSyncStandbysDefined();
   LWLockRelease(SyncRepLock);
   if (!defined) return true;
 
@@ -74,7 +61,8 @@ static bool WaitForSynchronousStandbys(XLogRecPtr lsn) {
   if (nest_level >= 0) AtEOXact_GUC(true, nest_level);
 
   LWLockAcquire(SyncRepLock, LW_SHARED);
-  const bool confirmed = !SyncStandbysDefined() || WalSndCtl->lsn[SYNC_REP_WAIT_FLUSH] >= lsn;
+  const bool confirmed =
+      !SnowflakeSyncStandbysDefined() || WalSndCtl->lsn[SYNC_REP_WAIT_FLUSH] >= lsn;
   LWLockRelease(SyncRepLock);
   return confirmed;
 }
