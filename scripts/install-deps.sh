@@ -14,8 +14,9 @@ major=${SNOWFLAKE_PG_MAJOR:-15}
 build=(make g++ postgresql-"$major" postgresql-server-dev-"$major")
 # What pg_regress and the TAP suite (tests/t/) need besides the server and
 # the build: IPC::Run, libfaketime (clock shifts), mount and ps (fault
-# tests), etcd and Patroni (failover tests).
-suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server patroni python3-psycopg2)
+# tests), etcd and Patroni (failover tests). Patroni talks to etcd through
+# python3-etcd, which its package stopped pulling in with Debian 13.
+suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server patroni python3-etcd python3-psycopg2)
 # python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
 test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)

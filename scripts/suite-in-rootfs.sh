@@ -73,5 +73,9 @@ if [[ $failed -ne 0 ]]; then
     [[ -f $f ]] && cp "$f" "$results/$(basename "$(dirname "$f")")-regression.diffs"
   done
   [[ -d $stage/tmp_check/log ]] && cp -r "$stage/tmp_check/log" "$results/tap-logs"
+  # Logs that tests keep in their own directories (etcd, Patroni, ...).
+  (cd "$stage/tmp_check" 2>/dev/null &&
+    find . -path ./log -prune -o \( -name '*.log' -o -name '*.yml' \) -size -20M -print |
+    while read -r f; do mkdir -p "$results/tap-files/$(dirname "$f")" && cp "$f" "$results/tap-files/$f"; done)
 fi
 exit "$failed"
