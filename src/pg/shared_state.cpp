@@ -19,7 +19,10 @@
 
 SnowflakeShared* snowflake_shared = nullptr;
 snowflake::PosixStateStore snowflake_state_store(SNOWFLAKE_STATE_DIRECTORY);
-snowflake::SystemClock snowflake_clock;
+snowflake::SystemClock snowflake_wall_clock;
+snowflake::MonotonicClock snowflake_monotonic_clock;
+snowflake::GuardedClock snowflake_clock(&snowflake_wall_clock, &snowflake_monotonic_clock,
+                                        &clock_jump_hold_setting_ms);
 
 /*
  * The postmaster's memory of the floor across crash restarts. Shared memory
@@ -89,6 +92,36 @@ static bool ArchiveRecoveryRequestedAtStart() {
   return stat(STANDBY_SIGNAL_FILE, &st) == 0 || stat(RECOVERY_SIGNAL_FILE, &st) == 0;
 }
 
+/*
+ * The floor of a cold start that finds no state directory. It cannot know
+ * what an earlier life of this data directory issued (the directory was
+ * lost, or left behind by pg_upgrade or a restore tool), but pg_control can
+ * bound it, with the same clock that stamped the IDs (to the second, so
+ * + 999 ms):
+ *   - after a clean shutdown, the latest checkpoint is the shutdown
+ *     checkpoint, taken after the last backend exited: every ID carried a
+ *     millisecond before it;
+ *   - after a crash, IDs may have been issued after the latest checkpoint:
+ *     those under a reservation renewed since are in WAL, which crash
+ *     recovery replays; the others are within a reservation made before the
+ *     checkpoint, at most the window (1.5 s) past it.
+ * Assumes the earlier server was not borrowing ahead of its clock at that
+ * checkpoint (README, "A start without state"). -1 if pg_control cannot be
+ * read.
+ */
+static int64_t FloorFromLatestCheckpoint() {
+  bool crc_ok = false;
+  ControlFileData* control = get_controlfile(DataDir, &crc_ok);
+  if (control == nullptr || !crc_ok) return -1;
+  const int64_t checkpoint_unix_ms = int64_t{control->checkPointCopy.time} * 1000 + 999;
+  const bool clean_shutdown =
+      control->state == DB_SHUTDOWNED || control->state == DB_SHUTDOWNED_IN_RECOVERY;
+  pfree(control);
+  const int64_t floor_ms = checkpoint_unix_ms - snowflake::kEpochUnixMs +
+                           (clean_shutdown ? 0 : snowflake::kReserveAheadMs);
+  return std::clamp<int64_t>(floor_ms, 0, snowflake::kMaxTimestampMs);
+}
+
 static void RememberFloor(int, Datum arg) {
   const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
   const int64_t reserved = shared->generator.reserved_until_ms.load(std::memory_order_acquire);
@@ -151,15 +184,33 @@ static void LoadStateFile(SnowflakeShared* shared) {
       condition = ClassifyStartLead(floor_ms, &borrowing_event);
     }
   } else if (status.ok() && created) {
-    /* Nothing was ever issued: the floor is the start of the layout. */
-    persisted = snowflake::PersistedState{node_id, 0, system_identifier,
+    /*
+     * No state: a first start, or a state directory lost while the server
+     * was down. Either way no earlier ID lies past the latest checkpoint's
+     * bound, so start there.
+     */
+    const int64_t checkpoint_floor_ms = FloorFromLatestCheckpoint();
+    persisted = snowflake::PersistedState{node_id, std::max<int64_t>(checkpoint_floor_ms, 0),
+                                          system_identifier,
                                           archive_recovery ? snowflake::kStatePromotionPending : 0};
-    status = snowflake_state_store.Save(persisted);
+    if (checkpoint_floor_ms < 0)
+      status = snowflake::Status::Error(snowflake::StatusCode::kIoError,
+                                        "pg_control could not be read to bound earlier IDs", EIO);
+    else
+      status = snowflake_state_store.Save(persisted);
     if (status.ok()) {
-      floor_ms = 0;
-      ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
-                           "on this server",
-                           snowflake_state_store.file_path())));
+      floor_ms = persisted.reserved_until_ms;
+      ereport(LOG, (errmsg("snowflake: created \"%s\"; no state was found, so this is the first "
+                           "start of snowflake on this server, or its state directory was lost",
+                           snowflake_state_store.file_path()),
+                    errdetail("IDs start after the latest checkpoint (plus the reservation "
+                              "window), past every ID an earlier start could have issued.")));
+      /* Up to 1 s ahead right after a checkpoint (2.5 s after a crash): not a clock event. */
+      const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
+      if (lead_ms > max_clock_drift_setting_ms)
+        condition = ClassifyStartLead(floor_ms, &borrowing_event);
+      else if (lead_ms > 0)
+        condition = snowflake::ClockCondition::kBorrowing;
     }
   } else if (status.ok()) {
     status = snowflake_state_store.Load(&persisted);
@@ -251,6 +302,8 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
+    snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
+                              snowflake_monotonic_clock.NowMs());
     /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
     if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
     ConditionVariableInit(&shared->renewal_done);
@@ -259,6 +312,7 @@ static void SnowflakeShmemStartup() {
   }
   LWLockRelease(AddinShmemInitLock);
   snowflake_shared = shared;
+  snowflake_clock.Attach(&shared->clock_guard);
 }
 
 void InstallSharedStateHooks() {
