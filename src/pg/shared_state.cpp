@@ -97,28 +97,23 @@ static bool ArchiveRecoveryRequestedAtStart() {
  * what an earlier life of this data directory issued (the directory was
  * lost, or left behind by pg_upgrade or a restore tool), but pg_control can
  * bound it, with the same clock that stamped the IDs (to the second, so
- * + 999 ms):
- *   - after a clean shutdown, the latest checkpoint is the shutdown
- *     checkpoint, taken after the last backend exited: every ID carried a
- *     millisecond before it;
- *   - after a crash, IDs may have been issued after the latest checkpoint:
- *     those under a reservation renewed since are in WAL, which crash
- *     recovery replays; the others are within a reservation made before the
- *     checkpoint, at most the window (1.5 s) past it.
- * Assumes the earlier server was not borrowing ahead of its clock at that
- * checkpoint (README, "A start without state"). -1 if pg_control cannot be
- * read.
+ * + 999 ms): every ID issued up to the latest checkpoint carried a
+ * millisecond at most the reservation window (1.5 s) past that clock, and
+ * IDs issued after it (after a crash) are under a reservation made before
+ * it, equally bounded, or under one renewed since, which crash recovery
+ * replays from WAL. So the first ID goes past checkpoint + 1 s + 1.5 s.
+ * Assumes the earlier server was not borrowing further ahead of its clock
+ * than the window at that checkpoint (README, "A start without state").
+ * -1 if pg_control cannot be read.
  */
 static int64_t FloorFromLatestCheckpoint() {
   bool crc_ok = false;
   ControlFileData* control = get_controlfile(DataDir, &crc_ok);
   if (control == nullptr || !crc_ok) return -1;
   const int64_t checkpoint_unix_ms = int64_t{control->checkPointCopy.time} * 1000 + 999;
-  const bool clean_shutdown =
-      control->state == DB_SHUTDOWNED || control->state == DB_SHUTDOWNED_IN_RECOVERY;
   pfree(control);
-  const int64_t floor_ms = checkpoint_unix_ms - snowflake::kEpochUnixMs +
-                           (clean_shutdown ? 0 : snowflake::kReserveAheadMs);
+  const int64_t floor_ms =
+      checkpoint_unix_ms - snowflake::kEpochUnixMs + snowflake::kReserveAheadMs;
   return std::clamp<int64_t>(floor_ms, 0, snowflake::kMaxTimestampMs);
 }
 
@@ -205,7 +200,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
                            snowflake_state_store.file_path()),
                     errdetail("IDs start after the latest checkpoint (plus the reservation "
                               "window), past every ID an earlier start could have issued.")));
-      /* Up to 1 s ahead right after a checkpoint (2.5 s after a crash): not a clock event. */
+      /* Up to 2.5 s ahead right after a checkpoint: expected, not a clock event. */
       const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
       if (lead_ms > max_clock_drift_setting_ms)
         condition = ClassifyStartLead(floor_ms, &borrowing_event);
