@@ -372,7 +372,9 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
   const snowflake::PersistedState replayed{
       record_node_id, shared->generator.reserved_until_ms.load(std::memory_order_acquire),
       GetSystemIdentifier(),
-      snowflake::kStateReplayed |
+      /* Replayed: another server's floor (a primary's); our own records (crash
+         recovery) keep the file this server's own. */
+      (record_node_id != node_id_setting ? snowflake::kStateReplayed : 0u) |
           (shared->promotion_pending.load() ? snowflake::kStatePromotionPending : 0u)};
   const snowflake::Status status = snowflake_state_store.Save(replayed);
   ReleaseRenewalLock(shared);
