@@ -113,5 +113,35 @@ TEST(ClockConditionStressTest, ReportedChangesAlternateInIdOrder) {
               repeated);
 }
 
+// The interleaving the stress test finds, step by step: caller A issues a
+// borrowed ID and is pre-empted before it records the condition; B borrows
+// after it and reports the event; the clock catches up and C reports the
+// return to normal; then A records its (older) decision.
+TEST(ClockConditionTest, AStaleDecisionChangesNothing) {
+  GeneratorState state;
+  InitGeneratorState(&state, kNode, -1, ClockCondition::kNormal);
+  const uint64_t a = ClockDecisionKey(PackLastIssued(kStart, 1), false);
+  const uint64_t b = ClockDecisionKey(PackLastIssued(kStart, 2), false);
+  const uint64_t c = ClockDecisionKey(PackLastIssued(kStart + 1, 0), false);
+
+  EXPECT_TRUE(NoteClockCondition(&state, b, ClockCondition::kBorrowing));
+  EXPECT_TRUE(NoteClockCondition(&state, c, ClockCondition::kNormal));
+  EXPECT_FALSE(NoteClockCondition(&state, a, ClockCondition::kBorrowing));
+  EXPECT_EQ(ClockConditionOf(state.clock_condition.load()), ClockCondition::kNormal);
+  EXPECT_EQ(state.borrow_events.load(), 1u);
+
+  // A refusal decided after the ID it saw is newer than that ID ...
+  const uint64_t refused = ClockDecisionKey(PackLastIssued(kStart + 1, 0), true);
+  EXPECT_TRUE(NoteClockCondition(&state, refused, ClockCondition::kTooFarBehind));
+  // ... and older than the next ID issued.
+  EXPECT_FALSE(NoteClockCondition(&state, c, ClockCondition::kNormal));
+  EXPECT_TRUE(NoteClockCondition(&state, ClockDecisionKey(PackLastIssued(kStart + 1, 1), false),
+                                 ClockCondition::kBorrowing));
+  EXPECT_EQ(state.borrow_events.load(), 2u);
+  // The same condition again is no change, however new.
+  EXPECT_FALSE(NoteClockCondition(&state, ClockDecisionKey(PackLastIssued(kStart + 9, 0), false),
+                                  ClockCondition::kBorrowing));
+}
+
 }  // namespace
 }  // namespace snowflake

@@ -463,7 +463,7 @@ TEST_F(ReservationTest, ClockSteppingBackWhileRunning) {
   clock_.Advance(10 * kDrift + 500);
   issue(5000);
   ExpectStrictlyIncreasing(ids);
-  EXPECT_EQ(server.state().clock_condition.load(), static_cast<int32_t>(ClockCondition::kNormal));
+  EXPECT_EQ(ClockConditionOf(server.state().clock_condition.load()), ClockCondition::kNormal);
 }
 
 TEST_F(ReservationTest, FailingStoreDuringARunIssuesNothingUnreserved) {
