@@ -30,7 +30,7 @@ constexpr int32_t kNode = 5;
 constexpr int64_t kStart = 1'000'000;
 constexpr int64_t kDriftMs = 1'000;
 constexpr int kThreads = 4;
-constexpr int kClockCycles = 3'000;
+constexpr int kClockCycles = 20'000;
 // IDs issued in each phase of a cycle before the clock moves on.
 constexpr uint64_t kIdsPerPhase = 40;
 
@@ -50,11 +50,18 @@ TEST(ClockConditionStressTest, ReportedChangesAlternateInIdOrder) {
   std::atomic<bool> go{false};
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> issued{0};
+  // Workers pause at this many IDs until the clock thread moves on, so a
+  // starved clock thread does not make the run long.
+  std::atomic<uint64_t> phase_limit{kIdsPerPhase};
   std::vector<std::thread> workers;
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
       while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
       while (!stop.load(std::memory_order_acquire)) {
+        if (issued.load(std::memory_order_relaxed) >= phase_limit.load(std::memory_order_relaxed)) {
+          std::this_thread::yield();
+          continue;
+        }
         const NextIdResult r = NextId(&state, &clock, kDriftMs);
         if (r.outcome != NextIdOutcome::kIssued) continue;  // a full millisecond
         ids[t].push_back(r.id);
@@ -69,6 +76,7 @@ TEST(ClockConditionStressTest, ReportedChangesAlternateInIdOrder) {
   // each phase lasts until the workers have issued a few IDs in it.
   auto wait_for_ids = [&] {
     const uint64_t target = issued.load(std::memory_order_relaxed) + kIdsPerPhase;
+    phase_limit.store(target, std::memory_order_relaxed);
     while (issued.load(std::memory_order_relaxed) < target) std::this_thread::yield();
   };
   go.store(true, std::memory_order_release);
