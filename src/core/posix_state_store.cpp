@@ -51,6 +51,11 @@ PosixStateStore::PosixStateStore(const char* directory) {
   }
 }
 
+void PosixStateStore::SetCreateModes(mode_t directory_mode, mode_t file_mode) {
+  directory_mode_ = directory_mode;
+  file_mode_ = file_mode;
+}
+
 namespace {
 
 Status FsyncDirectory(const char* path, const char* what) {
@@ -73,7 +78,7 @@ Status PosixStateStore::EnsureDirectory(bool* created) {
     return Status::Error(StatusCode::kIoError, "the state directory path is too long",
                          ENAMETOOLONG);
   }
-  if (mkdir(directory_, 0700) != 0) {
+  if (mkdir(directory_, directory_mode_) != 0) {
     if (errno == EEXIST) return Status::Ok();
     return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
   }
@@ -118,7 +123,7 @@ Status PosixStateStore::Save(const PersistedState& state) {
   uint8_t bytes[kStateFileSize];
   EncodeStateFile(state, bytes);
 
-  int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, file_mode_);
   if (fd < 0) {
     return Status::Error(StatusCode::kIoError, "could not create the temporary state file", errno);
   }

@@ -5,9 +5,14 @@
 //
 // Save() writes state.tmp, fsyncs it, renames it over state and fsyncs the
 // directory: a crash leaves either the old or the new file, never a torn one.
+// New directories and files get the modes SetCreateModes() gave (0700 and
+// 0600 unless told otherwise): the PostgreSQL glue passes the cluster's own,
+// so the state follows initdb -g like the rest of the data directory.
 // Everything is in fixed buffers, so the store allocates nothing.
 #ifndef SNOWFLAKE_CORE_POSIX_STATE_STORE_H
 #define SNOWFLAKE_CORE_POSIX_STATE_STORE_H
+
+#include <sys/types.h>
 
 #include "state_store.h"
 
@@ -21,7 +26,11 @@ class PosixStateStore final : public StateStore {
   // path is copied.
   explicit PosixStateStore(const char* directory);
 
-  // Creates the directory (mode 0700) if it is missing, and makes the new
+  // Modes for the directories and files the store creates from now on (the
+  // process umask still applies).
+  void SetCreateModes(mode_t directory_mode, mode_t file_mode);
+
+  // Creates the directory (see SetCreateModes) if it is missing, and makes the new
   // entry durable (fsync of the parent). *created (if given) tells whether it
   // was missing: the caller's way to tell a first start from a lost file.
   Status EnsureDirectory(bool* created = nullptr);
@@ -34,6 +43,8 @@ class PosixStateStore final : public StateStore {
 
  private:
   bool path_too_long_;
+  mode_t directory_mode_ = 0700;
+  mode_t file_mode_ = 0600;
   char directory_[kMaxPath];
   char parent_[kMaxPath];
   char file_path_[kMaxPath];

@@ -17,6 +17,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "access/xlog.h"
+#include "common/file_perm.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
