@@ -1,6 +1,7 @@
 // posix_state_store.h: the state file on a POSIX file system.
 //
-// Owns: the file <directory>/state and its temporary sibling state.tmp.
+// Owns: the file <directory>/state, its temporary sibling state.tmp, and
+// <directory>.tmp, where the first start prepares the directory.
 // Threading: as StateStore; one Save() at a time.
 //
 // Save() writes state.tmp, fsyncs it, renames it over state and fsyncs the
@@ -32,8 +33,20 @@ class PosixStateStore final : public StateStore {
 
   // Creates the directory (see SetCreateModes) if it is missing, and makes the new
   // entry durable (fsync of the parent). *created (if given) tells whether it
-  // was missing: the caller's way to tell a first start from a lost file.
+  // was missing. Not for a first start: a failure between it and the first
+  // Save() leaves a directory without its file (see CreateDirectoryWithState).
   Status EnsureDirectory(bool* created = nullptr);
+
+  // The first start, all or nothing. If the directory exists, *created is
+  // false and nothing is touched. Otherwise the directory is prepared as
+  // <directory>.tmp with the state file in it, both fsynced, renamed into
+  // place, and the parent fsynced; *created is true once that succeeded. On
+  // failure the directory does not exist, so the next start is a first start
+  // again (no ID was issued), and the temporary directory is removed if it
+  // can be. A <directory>.tmp left by a first start that was killed midway is
+  // removed first: nothing was ever issued from it. One holding anything but
+  // the state file is refused (kIoError, ENOTEMPTY), never removed.
+  Status CreateDirectoryWithState(const PersistedState& initial, bool* created);
 
   Status Load(PersistedState* state) override;
   Status Save(const PersistedState& state) override;
@@ -49,6 +62,9 @@ class PosixStateStore final : public StateStore {
   char parent_[kMaxPath];
   char file_path_[kMaxPath];
   char temp_path_[kMaxPath];
+  char new_directory_[kMaxPath];       // <directory>.tmp
+  char new_file_path_[kMaxPath];       // <directory>.tmp/state
+  char new_temp_path_[kMaxPath];       // <directory>.tmp/state.tmp (from a Save())
 };
 
 }  // namespace snowflake

@@ -72,9 +72,10 @@ static snowflake::ClockCondition ClassifyStartLead(int64_t floor_ms, bool* borro
  * postmaster itself must not fail.
  *
  * A first start is told from a lost file by the directory: the first start
- * creates pg_snowflake/ and writes the file at once, so a directory without
- * the file means the file was lost, and that is an error, never a quiet new
- * beginning (the floor it held is unknown).
+ * creates pg_snowflake/ with its file in one step (prepared as
+ * pg_snowflake.tmp/ and renamed into place), so a directory without the file
+ * means the file was lost, and that is an error, never a quiet new beginning
+ * (the floor it held is unknown).
  */
 static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t node_id = node_id_setting;
@@ -85,19 +86,18 @@ static void LoadStateFile(SnowflakeShared* shared) {
   /* Without a node id nothing is issued, so the disk is not touched. */
   bool created = false;
   snowflake::Status status = snowflake::Status::Ok();
-  if (node_id != kNodeIdUnset) status = snowflake_state_store.EnsureDirectory(&created);
+  if (node_id != kNodeIdUnset)
+    status = snowflake_state_store.CreateDirectoryWithState(snowflake::PersistedState{node_id, 0},
+                                                            &created);
 
   if (node_id == kNodeIdUnset) {
     /* nothing to load */
   } else if (status.ok() && created) {
     /* Nothing was ever issued: the floor is the start of the layout. */
-    status = snowflake_state_store.Save(snowflake::PersistedState{node_id, 0});
-    if (status.ok()) {
-      floor_ms = 0;
-      ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
-                           "on this server",
-                           snowflake_state_store.file_path())));
-    }
+    floor_ms = 0;
+    ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
+                         "on this server",
+                         snowflake_state_store.file_path())));
   } else if (status.ok()) {
     snowflake::PersistedState persisted{};
     status = snowflake_state_store.Load(&persisted);
