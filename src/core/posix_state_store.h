@@ -62,9 +62,9 @@ class PosixStateStore final : public StateStore {
   char parent_[kMaxPath];
   char file_path_[kMaxPath];
   char temp_path_[kMaxPath];
-  char new_directory_[kMaxPath];       // <directory>.tmp
-  char new_file_path_[kMaxPath];       // <directory>.tmp/state
-  char new_temp_path_[kMaxPath];       // <directory>.tmp/state.tmp (from a Save())
+  char new_directory_[kMaxPath];  // <directory>.tmp
+  char new_file_path_[kMaxPath];  // <directory>.tmp/state
+  char new_temp_path_[kMaxPath];  // <directory>.tmp/state.tmp (from a Save())
 };
 
 }  // namespace snowflake

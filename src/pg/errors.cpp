@@ -73,12 +73,12 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
       "snowflake README, then restart the server.";
   const char* path = snowflake_state_store.file_path();
   if (shared->state_error_code == snowflake::StatusCode::kCorrupt)
-    ereport(ERROR,
-            (errcode(ERRCODE_DATA_CORRUPTED),
-             errmsg("snowflake state file \"%s\" is corrupt: %s", path, shared->state_error_what),
-             errdetail("%s", detail),
-             errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
-             errhint("%s", hint)));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_DATA_CORRUPTED),
+         errmsg("snowflake state file \"%s\" is corrupt: %s", path, shared->state_error_what),
+         errdetail("%s", detail), errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
+         errhint("%s", hint)));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
                     errmsg("snowflake state file \"%s\" is missing", path),
@@ -90,12 +90,12 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
                                   detail, DataDir, path),
                     errhint("%s", hint)));
   errno = shared->state_error_errno;
-  ereport(ERROR, (errcode(SqlStateForErrno(shared->state_error_errno)),
-                  errmsg("snowflake state file \"%s\" is unreadable: %s: %m", path,
-                         shared->state_error_what),
-                  errdetail("%s", detail),
-                  errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
-                  errhint("%s", hint)));
+  ereport(
+      ERROR,
+      (errcode(SqlStateForErrno(shared->state_error_errno)),
+       errmsg("snowflake state file \"%s\" is unreadable: %s: %m", path, shared->state_error_what),
+       errdetail("%s", detail), errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
+       errhint("%s", hint)));
   pg_unreachable();
 }
 
@@ -114,17 +114,16 @@ void ReportReservationFailed(const snowflake::Status& status) {
                             "allows group access; owned by the server's user); generation "
                             "resumes by itself once a write succeeds.",
                             SNOWFLAKE_STATE_DIRECTORY)));
-  ereport(ERROR,
-          (errcode(SqlStateForErrno(status.sys_errno)),
-           errmsg("snowflake could not reserve IDs: %s \"%s\": %m", status.what,
-                  snowflake_state_store.file_path()),
-           errdetail("%s", detail),
-           errdetail_log("%s The file is \"%s/%s\".", detail, DataDir,
+  ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
+                  errmsg("snowflake could not reserve IDs: %s \"%s\": %m", status.what,
                          snowflake_state_store.file_path()),
-           errhint("Free space on, or restore write access to, the file system that holds "
-                   "\"%s\" in the data directory. Generation resumes by itself once a write "
-                   "succeeds.",
-                   SNOWFLAKE_STATE_DIRECTORY)));
+                  errdetail("%s", detail),
+                  errdetail_log("%s The file is \"%s/%s\".", detail, DataDir,
+                                snowflake_state_store.file_path()),
+                  errhint("Free space on, or restore write access to, the file system that holds "
+                          "\"%s\" in the data directory. Generation resumes by itself once a write "
+                          "succeeds.",
+                          SNOWFLAKE_STATE_DIRECTORY)));
   pg_unreachable();
 }
 

@@ -102,7 +102,8 @@ TEST(ClockConditionStressTest, ReportedChangesAlternateInIdOrder) {
   std::sort(all_reports.begin(), all_reports.end(),
             [](const Report& a, const Report& b) { return a.id < b.id; });
   // The run must have flipped the condition often, or it tested nothing.
-  ASSERT_GT(all_reports.size(), static_cast<size_t>(kClockCycles)) << "the clock never moved the condition";
+  ASSERT_GT(all_reports.size(), static_cast<size_t>(kClockCycles))
+      << "the clock never moved the condition";
 
   int repeated = 0;
   ClockCondition previous = ClockCondition::kNormal;  // the initial condition

@@ -337,7 +337,8 @@ TEST_F(PosixStateStoreTest, CreateModesApplyToTheFirstStartAndToSaves) {
   store.SetCreateModes(0750, 0640);
   bool created = false;
   const Status s = store.CreateDirectoryWithState(PersistedState{3, 0}, &created);
-  struct stat dir_st {}, first_st {}, saved_st {};
+  struct stat dir_st {
+  }, first_st{}, saved_st{};
   ::stat(dir_.c_str(), &dir_st);
   ::stat(StatePath().c_str(), &first_st);
   const Status saved = store.Save(PersistedState{3, 10});
