@@ -49,7 +49,7 @@ tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
 # can mount; without them those parts skip:
 #   - a tiny tmpfs for the state directory (tests/t/006_disk_faults.pl);
 #   - a tmpfs that holds a whole data directory, for a first start on a full
-#     disk (tests/t/012_first_start.pl).
+#     disk (tests/t/022_first_start.pl).
 tmpfs=""
 datafs=""
 cleanup_mounts() {
