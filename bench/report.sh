@@ -157,6 +157,17 @@ $(bench_psql -c "SELECT bench_md('core')")
 ## 6. Reservation writes (fsyncs of the state file) during the bulk runs
 
 $(bench_psql -c "SELECT bench_md('reservations')")
+
+## 7. With a synchronous standby attached
+
+The same server with a streaming standby (on the same machine) named in
+\`synchronous_standby_names\`: every renewal's WAL record waits for the standby's flush before
+IDs of the new window are issued (README, "Replication and failover"). pgbench at 4 clients,
+ratio to \`SELECT 1\` in the same rounds; the bulk statement timed by its IDs' own milliseconds.
+
+$(bench_psql -c "SELECT bench_md('sync_pgbench')")
+
+$(bench_psql -c "SELECT bench_md('sync_bulk')")
 MD
 }
 

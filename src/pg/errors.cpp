@@ -79,6 +79,20 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
          errmsg("snowflake state file \"%s\" is corrupt: %s", path, shared->state_error_what),
          errdetail("%s", detail), errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
          errhint("%s", hint)));
+  if (shared->state_error_code == snowflake::StatusCode::kOtherSystem)
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("snowflake state file \"%s\" was written by another database cluster", path),
+             errdetail("Its system identifier is not this cluster's (see the server log). A state "
+                       "file copied from another server says nothing about the IDs of this one, "
+                       "and this data directory may be a copy running beside that server."),
+             errdetail_log("Its system identifier is not this cluster's. A state file copied "
+                           "from another server says nothing about the IDs of this one, and this "
+                           "data directory may be a copy running beside that server. The file is "
+                           "\"%s/%s\".",
+                           DataDir, path),
+             errhint("If this cluster replaces that one (pg_upgrade), follow \"Upgrading\" in "
+                     "the snowflake README; otherwise follow \"Recovering the state file\".")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
                     errmsg("snowflake state file \"%s\" is missing", path),
@@ -100,6 +114,15 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
 }
 
 void ReportReservationFailed(const snowflake::Status& status) {
+  if (status.code == snowflake::StatusCode::kNotReplicated)
+    ereport(ERROR,
+            (errcode(ERRCODE_QUERY_CANCELED),
+             errmsg("snowflake could not reserve IDs: %s", status.what),
+             errdetail("The reservation is written to WAL; IDs of the new window are issued only "
+                       "once the synchronous standbys confirm it, so that a promoted standby "
+                       "never issues them again. The wait was cancelled."),
+             errhint("Check that the standbys named in synchronous_standby_names are connected "
+                     "(pg_stat_replication), or remove them from that setting.")));
   const char* detail = "No ID is issued until the reservation is durable on disk.";
   errno = status.sys_errno;
   if (status.sys_errno == ENOENT || status.sys_errno == ENOTDIR)
