@@ -33,8 +33,9 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
   if (reserved >= needed_ms && !ShouldRenewAhead(*state, now_ms)) return Status::Ok();
 
   const uint64_t last = state->last_issued.load(std::memory_order_acquire);
-  const int64_t target = ReservationTarget(now_ms, LastIssuedMs(last), needed_ms,
-                                           LastIssuedMs(state->start_last_issued));
+  const int64_t target =
+      ReservationTarget(now_ms, LastIssuedMs(last), needed_ms,
+                        LastIssuedMs(state->start_last_issued.load(std::memory_order_relaxed)));
   if (target <= reserved) return Status::Ok();
 
   const Status saved = store->Save(PersistedState{state->node_id, target});
