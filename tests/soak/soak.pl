@@ -145,11 +145,13 @@ sub top_up_clients
 	return;
 }
 
-# Waits until every client of $n has gone (after a crash), up to 60 s.
+# Waits until every client of $n has gone (after a crash), up to 20 s; any
+# left then is killed, so that every ID of a later client is issued after
+# every ID of these (the epoch check relies on it).
 sub wait_clients_gone
 {
 	my ($n) = @_;
-	my $deadline = time() + 60;
+	my $deadline = time() + 20;
 	while (time() < $deadline)
 	{
 		my $alive = grep { client_alive($_) } @{ $n->{clients} };
@@ -203,7 +205,8 @@ sub kill_backend
 {
 	my ($n) = @_;
 	my ($ok, $out) = try_psql($n,
-		"SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'soak_%' ORDER BY random() LIMIT 1");
+		"SELECT pid FROM pg_stat_activity WHERE application_name ~ '^soak_[0-9]' "
+		  . "AND pid <> pg_backend_pid() ORDER BY random() LIMIT 1");
 	return unless $ok && $out =~ /^(\d+)$/;
 	kill 'KILL', $1;
 	$stats{backend_kills}++;
@@ -301,7 +304,8 @@ if ($filler) { unlink $filler; $filler = undef; }
 for my $n (values %nodes)
 {
 	try_psql($n,
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'soak_%'");
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+		  . "WHERE application_name ~ '^soak_[0-9]' AND pid <> pg_backend_pid()");
 	wait_clients_gone($n);
 	$n->{node}->stop('fast');
 }
