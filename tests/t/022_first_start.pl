@@ -23,7 +23,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $first_start_re = qr/LOG:  snowflake: created "pg_snowflake\/state"; this is the first start/;
+my $first_start_re =
+  qr/LOG:  snowflake: created "pg_snowflake\/state"; no state was found, so this is the first start/;
 
 #
 # 1. Disk full at the first start.
