@@ -91,7 +91,8 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
                            "data directory may be a copy running beside that server. The file is "
                            "\"%s/%s\".",
                            DataDir, path),
-             errhint("If this cluster replaces that one (pg_upgrade), follow \"Upgrading\" in "
+             errhint("If this cluster replaces that one (pg_upgrade), see \"Copies of a data "
+                     "directory\" in "
                      "the snowflake README; otherwise follow \"Recovering the state file\".")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
