@@ -6,6 +6,8 @@
 #   make lint                 clang-tidy (make format: clang-format)
 #   make installcheck         pg_regress only, on throwaway preloaded servers
 #   make bench                benchmarks (bench/)
+#   make fuzz                 libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (default 30)
+#   make soak DURATION=600    crash/clock/disk soak test in seconds (not part of make test)
 
 EXTENSION = snowflake
 MODULE_big = snowflake
@@ -33,7 +35,7 @@ src/core/%.o: src/core/%.cpp
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
-REGRESS = functions decode errors labels table_default parallel settings
+REGRESS = functions decode errors labels table_default parallel settings privileges
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/regress/preloaded.conf \
 	--load-extension=snowflake
 REGRESS_NO_NODE_ID = node_id_unset
@@ -75,7 +77,7 @@ installcheck-not-preloaded:
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench format format-check lint
+.PHONY: demo test bench fuzz soak format format-check lint
 demo:
 	scripts/demo.sh
 
@@ -85,11 +87,18 @@ test:
 bench:
 	bench/run.sh
 
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30) scripts/fuzz.sh
+
+soak:
+	SOAK_DURATION=$(or $(DURATION),600) scripts/soak.sh
+
 format:
-	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp tests/fuzz/*.cpp
 
 format-check:
-	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp \
+	  tests/fuzz/*.cpp
 
 # clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
 lint:

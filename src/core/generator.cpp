@@ -14,7 +14,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
   state->start_last_issued.store(last, std::memory_order_relaxed);
   state->borrow_step_clock_ms.store(-1, std::memory_order_relaxed);
-  state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
+  state->clock_condition.store(ClockConditionWord(ClockDecisionKey(last, false), initial_condition),
+                               std::memory_order_relaxed);
   state->node_id = node_id;
   state->borrow_events.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
@@ -107,24 +108,25 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, i
   return plan;
 }
 
-namespace {
-
-// Records a change of clock condition once: the caller that wins the swap
-// reports it, every other caller sees the new value and stays quiet.
-bool NoteClockCondition(GeneratorState* state, ClockCondition condition) {
-  int32_t seen = state->clock_condition.load(std::memory_order_relaxed);
-  const int32_t wanted = static_cast<int32_t>(condition);
-  if (seen == wanted) return false;
-  if (!state->clock_condition.compare_exchange_strong(seen, wanted, std::memory_order_relaxed)) {
-    return false;
+bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondition condition) {
+  uint64_t seen = state->clock_condition.load(std::memory_order_relaxed);
+  const uint64_t wanted = ClockConditionWord(decision_key, condition);
+  for (;;) {
+    // Same condition: nothing to report (and no write on the hot path).
+    // An older decision: a newer one is already recorded; reporting this
+    // one would flip the condition back.
+    if (ClockConditionOf(seen) == condition || ClockDecisionKeyOf(seen) >= decision_key) {
+      return false;
+    }
+    if (state->clock_condition.compare_exchange_weak(seen, wanted, std::memory_order_relaxed)) {
+      break;
+    }
   }
   if (condition == ClockCondition::kBorrowing) {
     state->borrow_events.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }
-
-}  // namespace
 
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
   NextIdResult result{};
@@ -152,13 +154,15 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
       result.id =
           ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
       result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
     } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
       state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
       result.condition = ClockCondition::kTooFarBehind;
-    } else {
-      return result;  // no statement about the clock
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(last, true), result.condition);
     }
-    result.condition_changed = NoteClockCondition(state, result.condition);
+    // Any other outcome makes no statement about the clock.
     return result;
   }
 }

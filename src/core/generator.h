@@ -13,8 +13,13 @@
 //   - node_id is written once by InitGeneratorState() before any call.
 //   - RaiseFloor() (WAL replay, promotion) only raises last_issued and
 //     reserved_until, by compare-and-swap, so it is safe beside NextId().
-//   - The counters and clock_condition are relaxed atomics: statistics and
-//     "log this once" flags, never used to decide an ID.
+//   - The counters are relaxed atomics: statistics, never used to decide an ID.
+//   - clock_condition is one word: the condition and the ID it was decided
+//     for (see ClockConditionWord). A change is recorded by compare-and-swap
+//     only if it was decided for a newer ID than the recorded one, so a
+//     caller pre-empted after issuing its ID cannot flip the condition back
+//     to what an older ID saw. It is a "log this once" flag, never used to
+//     decide an ID.
 #ifndef SNOWFLAKE_CORE_GENERATOR_H
 #define SNOWFLAKE_CORE_GENERATOR_H
 
@@ -52,7 +57,7 @@ struct GeneratorState {
   // A hint for pacing, not for uniqueness: a lost update costs at most one
   // extra millisecond of lead.
   std::atomic<int64_t> borrow_step_clock_ms;
-  std::atomic<int32_t> clock_condition;  // a ClockCondition
+  std::atomic<uint64_t> clock_condition;  // a ClockConditionWord
   int32_t node_id;
 
   // Statistics for snowflake_status().
@@ -66,7 +71,6 @@ struct GeneratorState {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "last_issued must be lock-free");
 static_assert(std::atomic<int64_t>::is_always_lock_free, "reserved_until must be lock-free");
-static_assert(std::atomic<int32_t>::is_always_lock_free, "clock_condition must be lock-free");
 
 constexpr uint64_t PackLastIssued(int64_t timestamp_ms, int32_t sequence) {
   return (static_cast<uint64_t>(timestamp_ms) << kSequenceBits) | static_cast<uint64_t>(sequence);
@@ -77,6 +81,26 @@ constexpr int64_t LastIssuedMs(uint64_t packed) {
 constexpr int32_t LastIssuedSequence(uint64_t packed) {
   return static_cast<int32_t>(packed & kMaxSequence);
 }
+
+// The clock-condition word: (decision key << 2) | condition. The key orders
+// decisions: 2 * packed ID for an ID issued, 2 * packed last ID + 1 for a call
+// refused after that ID (it was decided later than the ID it saw). The packed
+// ID has 53 bits, so the key fits with room to spare.
+constexpr uint64_t ClockDecisionKey(uint64_t packed, bool refused) {
+  return packed * 2 + (refused ? 1 : 0);
+}
+constexpr uint64_t ClockConditionWord(uint64_t decision_key, ClockCondition condition) {
+  return (decision_key << 2) | static_cast<uint64_t>(condition);
+}
+constexpr ClockCondition ClockConditionOf(uint64_t word) {
+  return static_cast<ClockCondition>(word & 3);
+}
+constexpr uint64_t ClockDecisionKeyOf(uint64_t word) { return word >> 2; }
+
+// Records the condition decided for decision_key. True for exactly one
+// caller per change: the one whose compare-and-swap recorded it. A decision
+// for a key at or below the recorded one is stale and changes nothing.
+bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondition condition);
 
 // Prepares a state for use. floor_ms is the reserved_until read from the
 // state file at start (every earlier ID has a millisecond <= floor_ms), or -1
