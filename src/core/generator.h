@@ -5,8 +5,10 @@
 // that turns (last issued, clock, reservation) into the next ID.
 //
 // Locking rules:
-//   - last_issued is advanced only by compare-and-swap in NextId(); any number
-//     of threads or processes may call NextId() at once, without a lock.
+//   - last_issued is advanced only by compare-and-swap, in NextId() (one ID),
+//     NextIdRun() (a run of IDs of one millisecond) and AdvanceLastIssued()
+//     (raising the floor); any number of threads or processes may call them
+//     at once, without a lock.
 //   - reserved_until_ms only grows, and only after the new value is durable;
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
@@ -116,6 +118,34 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, i
 
 // The hot path: one clock read, one compare-and-swap, no lock, no allocation.
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms);
+
+// A run of consecutive IDs: first_id, first_id + 1, ..., first_id + count - 1,
+// all of one millisecond (the sequence numbers next_seq .. next_seq + count - 1).
+struct NextIdRunResult {
+  NextIdResult first;  // outcome, first.id (kIssued only) and the clock facts
+  int32_t count;       // 1..max_count when kIssued, else 0
+};
+
+// Claims up to max_count (>= 1) IDs with one compare-and-swap: as many as are
+// left in the millisecond NextId() would use now, so a run never crosses a
+// millisecond. Every rule of NextId() holds for the whole run: the run's
+// millisecond is the one NextId() would pick (the clock, or borrowing with its
+// pacing), within max_drift_ms of the clock, reserved, inside the layout; a
+// full millisecond is kSequenceExhausted (wait for the clock) as in NextId().
+// The run is greater than every ID issued before it.
+NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
+                          int32_t max_count);
+
+enum class AdvanceOutcome {
+  kAdvanced,     // last_issued was raised to the floor
+  kAlreadyPast,  // last_issued was already at or past it: nothing changed
+};
+
+// Raises last_issued to at least (floor_ms, last sequence), by compare-and-swap,
+// so that the next ID's millisecond is greater than floor_ms. Never lowers it.
+// The caller must first make reserved_until >= floor_ms durable (the
+// reservation path), so that a restart also starts past floor_ms.
+AdvanceOutcome AdvanceLastIssued(GeneratorState* state, int64_t floor_ms);
 
 }  // namespace snowflake
 
