@@ -6,6 +6,7 @@
 #   make lint                 clang-tidy (make format: clang-format)
 #   make installcheck         pg_regress only, on throwaway preloaded servers
 #   make bench                benchmarks (bench/)
+#   make fuzz                 libFuzzer on the type's text input and the decoders (FUZZ_SECONDS)
 
 EXTENSION = snowflake
 MODULE_big = snowflake
@@ -75,7 +76,7 @@ installcheck-not-preloaded:
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench format format-check lint
+.PHONY: demo test bench fuzz format format-check lint
 demo:
 	scripts/demo.sh
 
@@ -85,11 +86,14 @@ test:
 bench:
 	bench/run.sh
 
+fuzz:
+	scripts/fuzz.sh
+
 format:
-	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp tests/fuzz/*.cpp
 
 format-check:
-	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp tests/fuzz/*.cpp
 
 # clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
 lint:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make test: installs what is missing, builds, and runs every test:
 #   1. formatting (clang-format), clang-tidy, and the build with -Wall -Wextra -Werror;
-#   2. the core's GoogleTest suite, plain, under ASan+UBSan, and under TSan;
+#   2. the core's GoogleTest suite, plain, under ASan+UBSan, and under TSan,
+#      and a bounded libFuzzer run (scripts/fuzz.sh);
 #   3. pg_regress on throwaway servers (preloaded, node id unset, not preloaded)
 #      and the TAP tests (PostgreSQL::Test::Cluster), as an unprivileged user;
 #   4. a short smoke run of the benchmark, so it does not rot.
@@ -33,6 +34,9 @@ for variant in plain address thread; do
   echo "--- ctest ($variant)"
   ctest --test-dir "$dir" --output-on-failure
 done
+
+step "fuzzing the type's text input and the decoders (libFuzzer, ${FUZZ_SECONDS:-60} s)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-60} scripts/fuzz.sh
 
 step "pg_regress and TAP tests"
 source scripts/pg_user.sh
