@@ -10,7 +10,7 @@
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
