@@ -34,7 +34,8 @@ src/core/%.o: src/core/%.cpp
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
-REGRESS = functions decode errors labels table_default parallel settings
+REGRESS = functions decode errors labels table_default parallel settings type next_ids \
+	convert_column upgrade advance_past
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/regress/preloaded.conf \
 	--load-extension=snowflake
 REGRESS_NO_NODE_ID = node_id_unset

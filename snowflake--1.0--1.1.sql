@@ -361,9 +361,8 @@ BEGIN
   EXECUTE format('SELECT %s.snowflake_from_timestamp(clock_timestamp())', ext_schema) INTO first_id_now;
   IF max_value >= first_id_now THEN
     RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-      MESSAGE = format('column %I of %s holds %s, not below the IDs issued now (from %s)',
-                       col, target, max_value, first_id_now),
-      DETAIL = 'New IDs would not be larger than every existing value.',
+      MESSAGE = format('column %I of %s holds %s, not below the IDs issued now', col, target, max_value),
+      DETAIL = format('New IDs start at about %s; they would not all be larger than the existing values.', first_id_now),
       HINT = 'Keep the sequence, or move the large values out of the way first.';
   END IF;
 
