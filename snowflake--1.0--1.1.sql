@@ -32,7 +32,8 @@ CREATE TYPE snowflake (
     OUTPUT = snowflake_out,
     RECEIVE = snowflake_recv,
     SEND = snowflake_send,
-    LIKE = bigint          -- 8 bytes, passed by value, aligned as bigint
+    LIKE = bigint,         -- 8 bytes, passed by value, aligned as bigint
+    CATEGORY = 'N'         -- numeric: GREATEST, COALESCE, UNION with bigint give bigint
 );
 COMMENT ON TYPE snowflake IS 'a snowflake ID: a bigint that JSON renders as a string';
 

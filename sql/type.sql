@@ -61,6 +61,10 @@ ORDER BY 2, 3;
 SELECT '9007199254740993'::snowflake = 9007199254740993 AS exact,
        '9007199254740993'::snowflake = 9007199254740992 AS not_rounded;
 
+-- Mixed with bigint, the common type is bigint (the type is in the numeric category).
+SELECT greatest('5'::snowflake, 7::bigint) AS greatest, pg_typeof(coalesce(NULL::snowflake, 1::bigint)) AS coalesce_type;
+SELECT pg_typeof(v) AS union_type FROM (SELECT '1'::snowflake AS v UNION ALL SELECT 2::bigint) AS u LIMIT 1;
+
 -- ORDER BY, DISTINCT, GROUP BY, min and max keep the type.
 SELECT max(v), min(v), pg_typeof(max(v)) AS max_type, count(DISTINCT v)
 FROM (VALUES ('3'::snowflake), ('1'), ('2'), ('2')) AS t(v);
