@@ -11,7 +11,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use SnowflakeTAP;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $node = snowflake_node('convert', 12);
 $node->start;
@@ -33,10 +32,12 @@ my $refs_sql = q{SELECT sum(account_id::bigint) FROM billing.invoices};
 my $digest = $node->safe_psql('postgres', $digest_sql);
 my $refs = $node->safe_psql('postgres', $refs_sql);
 
-# The client inserts 3000 accounts, one statement at a time.
+# The client inserts 3000 accounts, one statement at a time, 2 ms apart;
+# the conversion starts once it has inserted 300.
 my $client = start_client($node, 'writer',
-	q{INSERT INTO accounts (name) VALUES ('during') RETURNING id;}, 3000);
-usleep(200_000);
+	q{INSERT INTO accounts (name) VALUES ('during') RETURNING id; SELECT pg_sleep(0.002);}, 3000);
+$node->poll_query_until('postgres', q{SELECT count(*) >= 300 FROM accounts WHERE name = 'during'})
+  or die 'the writer did not start';
 my $ddl = $node->safe_psql('postgres',
 	q{SELECT string_agg(s, E'\n') FROM snowflake_convert_column('accounts', 'id', false) AS s});
 like($ddl, qr/^LOCK TABLE public\.accounts IN ACCESS EXCLUSIVE MODE\n/, 'it locks the table first');
