@@ -157,6 +157,27 @@ $(bench_psql -c "SELECT bench_md('core')")
 ## 6. Reservation writes (fsyncs of the state file) during the bulk runs
 
 $(bench_psql -c "SELECT bench_md('reservations')")
+
+## 7. Batches: snowflake_next_ids(1000) against 1000 calls of snowflake_next_id() (IDs/s)
+
+\`SELECT count(*) FROM snowflake_next_ids(1000)\` against
+\`SELECT count(snowflake_next_id()) FROM generate_series(1, 1000)\`, \`pgbench -M prepared\`,
+${pgbench_rounds} rounds of ${pgbench_seconds} s, interleaved; ratio to the 1000 calls.
+
+$(bench_psql -c "SELECT bench_md_grid('batch', 'IDs from')")
+
+### CPU time per ID (server and pgbench, µs; ratio = 1000 calls' / this)
+
+$(bench_psql -c "SELECT bench_md_grid('batch_cpu', 'IDs from')")
+
+## 8. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)
+
+1000 rows per statement, both keys filled by \`DEFAULT snowflake_next_id()\`,
+synchronous_commit=off, 1 client; ratio to the bigint column.
+
+$(bench_psql -c "SELECT bench_md('type')")
+
+$(bench_psql -c "SELECT bench_md('type_cpu')")
 MD
 }
 

@@ -111,6 +111,8 @@ bench_bulk
 bench_bulk_two_sessions
 bench_insert
 bench_core
+bench_batch
+bench_type
 
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed_s=$SECONDS
