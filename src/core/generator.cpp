@@ -1,6 +1,8 @@
 // generator.cpp: the lock-free generator step. See generator.h for the rules.
 #include "generator.h"
 
+#include <algorithm>
+
 namespace snowflake {
 
 void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms,
@@ -10,7 +12,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   uint64_t last = floor_ms >= 0 ? PackLastIssued(floor_ms, kMaxSequence) : 0;
   state->last_issued.store(last, std::memory_order_relaxed);
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
-  state->start_last_issued = last;
+  state->start_last_issued.store(last, std::memory_order_relaxed);
   state->borrow_step_clock_ms.store(-1, std::memory_order_relaxed);
   state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
   state->node_id = node_id;
@@ -20,6 +22,21 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   state->reservation_writes.store(0, std::memory_order_relaxed);
   state->reservation_failures.store(0, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
+}
+
+void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
+  int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
+  while (reserved < floor_ms &&
+         !state->reserved_until_ms.compare_exchange_weak(reserved, floor_ms,
+                                                         std::memory_order_acq_rel)) {
+  }
+  const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
+  uint64_t last = state->last_issued.load(std::memory_order_acquire);
+  while (last < wanted &&
+         !state->last_issued.compare_exchange_weak(last, wanted, std::memory_order_acq_rel)) {
+  }
+  // A raised floor is not activity: the renewer still waits for an ID.
+  if (last < wanted) state->start_last_issued.store(wanted, std::memory_order_relaxed);
 }
 
 Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, int64_t max_drift_ms,

@@ -13,6 +13,8 @@
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
 //   - node_id is written once by InitGeneratorState() before any call.
+//   - RaiseFloor() (WAL replay, promotion) only raises last_issued and
+//     reserved_until, by compare-and-swap, so it is safe beside NextId().
 //   - The counters and clock_condition are relaxed atomics: statistics and
 //     "log this once" flags, never used to decide an ID.
 #ifndef SNOWFLAKE_CORE_GENERATOR_H
@@ -42,9 +44,10 @@ struct GeneratorState {
   // Read-mostly line.
   // Highest millisecond that is durably reserved; -1 when nothing is.
   alignas(kCacheLine) std::atomic<int64_t> reserved_until_ms;
-  // last_issued as start-up left it: the renewer's and the status view's way
-  // to tell whether any ID was issued since (an idle server writes nothing).
-  uint64_t start_last_issued;
+  // last_issued as start-up (or WAL replay, RaiseFloor) left it: the
+  // renewer's and the status view's way to tell whether any ID was issued
+  // since (an idle server writes nothing).
+  std::atomic<uint64_t> start_last_issued;
   // The clock reading when borrowing last moved on to a new millisecond; while
   // borrowing, a full millisecond is left only once the clock has moved, so
   // demand above 4096 IDs/ms cannot push IDs further ahead of the clock.
@@ -82,6 +85,13 @@ constexpr int32_t LastIssuedSequence(uint64_t packed) {
 // on a first start: the first ID will have a millisecond > floor_ms.
 void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms,
                         ClockCondition initial_condition);
+
+// Raises the floor after start: every later ID gets a millisecond above
+// start_after_ms (>= floor_ms), and reserved_until becomes at least floor_ms,
+// which the caller has made durable (a replayed WAL record is). Never lowers
+// either. Used by WAL replay on a standby and in crash recovery, where the
+// floor can come from another server (the old primary).
+void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms);
 
 enum class NextIdOutcome {
   kIssued,              // id is valid and unique

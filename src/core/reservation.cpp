@@ -18,7 +18,7 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
   if (reserved >= kMaxTimestampMs) return false;
   const uint64_t last = state.last_issued.load(std::memory_order_relaxed);
   const int64_t last_ms = LastIssuedMs(last);
-  const bool used_recently = last != state.start_last_issued && last_ms + kKeepRenewingMs > now_ms;
+  const bool used_recently = last != state.start_last_issued.load(std::memory_order_relaxed) && last_ms + kKeepRenewingMs > now_ms;
   const int64_t headroom = reserved - std::max(now_ms, last_ms);
   return used_recently && headroom < kRenewBelowMs;
 }
@@ -39,7 +39,11 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
   }
   state->reservation_writes.fetch_add(1, std::memory_order_relaxed);
   // Release: whoever sees the new bound also sees that the write completed.
-  state->reserved_until_ms.store(target, std::memory_order_release);
+  // A maximum, not a store: WAL replay (RaiseFloor) may have raised it too.
+  int64_t seen = reserved;
+  while (seen < target &&
+         !state->reserved_until_ms.compare_exchange_weak(seen, target, std::memory_order_acq_rel)) {
+  }
   return Status::Ok();
 }
 

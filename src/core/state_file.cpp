@@ -27,7 +27,8 @@ uint64_t GetU64(const uint8_t* p) {
   return v;
 }
 
-constexpr size_t kChecksummedBytes = 24;
+constexpr size_t kChecksummedBytes = 32;
+constexpr size_t kChecksummedBytesVersion1 = 24;
 
 }  // namespace
 
@@ -36,31 +37,41 @@ void EncodeStateFile(const PersistedState& state, uint8_t (&out)[kStateFileSize]
   PutU32(out + 0, kStateFileMagic);
   PutU32(out + 4, kStateFileFormatVersion);
   PutU32(out + 8, static_cast<uint32_t>(state.node_id));
+  PutU32(out + 12, state.flags);
   PutU64(out + 16, static_cast<uint64_t>(state.reserved_until_ms));
-  PutU32(out + 24, Crc32c(out, kChecksummedBytes));
+  PutU64(out + 24, state.system_identifier);
+  PutU32(out + 32, Crc32c(out, kChecksummedBytes));
 }
 
 Status DecodeStateFile(const uint8_t* data, size_t length, PersistedState* state) {
-  if (length != kStateFileSize) {
+  if (length != kStateFileSize && length != kStateFileSizeVersion1) {
     return Status::Error(StatusCode::kCorrupt, "the file does not have the expected size");
   }
   if (GetU32(data + 0) != kStateFileMagic) {
     return Status::Error(StatusCode::kCorrupt, "the file does not start with the snowflake magic");
   }
-  if (GetU32(data + 4) != kStateFileFormatVersion) {
+  const uint32_t version = GetU32(data + 4);
+  const bool version1 = length == kStateFileSizeVersion1;
+  if (version != (version1 ? kStateFileFormatVersion1 : kStateFileFormatVersion)) {
     return Status::Error(StatusCode::kCorrupt, "the file has an unknown format version");
   }
-  if (GetU32(data + 24) != Crc32c(data, kChecksummedBytes)) {
+  const size_t checksummed = version1 ? kChecksummedBytesVersion1 : kChecksummedBytes;
+  if (GetU32(data + checksummed) != Crc32c(data, checksummed)) {
     return Status::Error(StatusCode::kCorrupt, "the checksum does not match");
   }
   const int32_t node_id = static_cast<int32_t>(GetU32(data + 8));
+  const uint32_t flags = GetU32(data + 12);
   const int64_t reserved = static_cast<int64_t>(GetU64(data + 16));
+  const uint64_t system_identifier = version1 ? 0 : GetU64(data + 24);
   if (!IsValidNodeId(node_id) || reserved < 0 || reserved > kMaxTimestampMs ||
-      GetU32(data + 12) != 0 || GetU32(data + 28) != 0) {
+      (flags & ~kStateKnownFlags) != 0 || (version1 && flags != 0) ||
+      GetU32(data + checksummed + 4) != 0) {
     return Status::Error(StatusCode::kCorrupt, "a field is out of range");
   }
   state->node_id = node_id;
   state->reserved_until_ms = reserved;
+  state->system_identifier = system_identifier;
+  state->flags = flags;
   return Status::Ok();
 }
 

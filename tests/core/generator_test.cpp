@@ -114,6 +114,35 @@ TEST(GeneratorInitTest, PackedLastIssuedRoundTrips) {
   EXPECT_LT(PackLastIssued(5, 0), PackLastIssued(5, 1));
 }
 
+TEST_F(GeneratorTest, RaiseFloorMakesTheNextIdNeedAReservationAboveIt) {
+  // A replayed reservation of another server (the old primary) at kStart + 500.
+  InitGeneratorState(&state_, kNode, kStart - 10, ClockCondition::kNormal);
+  RaiseFloor(&state_, kStart + 500, kStart + 500);
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 500);
+  EXPECT_EQ(state_.last_issued.load(), PackLastIssued(kStart + 500, kMaxSequence));
+  EXPECT_EQ(state_.start_last_issued.load(), state_.last_issued.load())
+      << "a raised floor is not activity";
+  // The next ID must be above the floor and needs a reservation first.
+  const NextIdResult r = Next(1000);
+  EXPECT_EQ(r.outcome, NextIdOutcome::kNeedsReservation);
+  EXPECT_EQ(r.candidate_ms, kStart + 501);
+}
+
+TEST_F(GeneratorTest, RaiseFloorWithAMarginAndNeverLowers) {
+  InitGeneratorState(&state_, kNode, kStart + 100, ClockCondition::kNormal);
+  RaiseFloor(&state_, kStart + 200, kStart + 3200);  // promotion margin 3000
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 200);
+  EXPECT_EQ(LastIssuedMs(state_.last_issued.load()), kStart + 3200);
+  RaiseFloor(&state_, kStart + 50, kStart + 60);  // older record: no effect
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 200);
+  EXPECT_EQ(LastIssuedMs(state_.last_issued.load()), kStart + 3200);
+  state_.reserved_until_ms.store(kMaxTimestampMs);
+  clock_.Set(kStart);
+  const NextIdResult r = Next(5000);
+  ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 3201);
+}
+
 TEST_F(GeneratorTest, NewMillisecondGivesSequenceZero) {
   ExpectIssued(kStart, 0);
   clock_.Advance(1);

@@ -1,4 +1,4 @@
-// state_file_test.cpp: the 32-byte state file format and its checksum.
+// state_file_test.cpp: the state file format (version 2, and version 1 read) and its checksum.
 #include "state_file.h"
 
 #include <cstdint>
@@ -40,7 +40,18 @@ void PutU64At(Bytes* b, size_t offset, uint64_t v) {
 }
 // Makes the checksum right again after a field was changed on purpose, so
 // that the field check itself is what is tested.
-void Reseal(Bytes* b) { PutU32At(b, 24, Crc32c(b->data(), 24)); }
+void Reseal(Bytes* b) { PutU32At(b, 32, Crc32c(b->data(), 32)); }
+
+// A version 1 file (snowflake 1.0), built by hand from its documented layout.
+Bytes EncodeVersion1(int32_t node_id, int64_t reserved) {
+  Bytes b(kStateFileSizeVersion1, 0);
+  PutU32At(&b, 0, kStateFileMagic);
+  PutU32At(&b, 4, 1);
+  PutU32At(&b, 8, static_cast<uint32_t>(node_id));
+  PutU64At(&b, 16, static_cast<uint64_t>(reserved));
+  PutU32At(&b, 24, Crc32c(b.data(), 24));
+  return b;
+}
 
 Status Decode(const Bytes& b, PersistedState* out) {
   return DecodeStateFile(b.data(), b.size(), out);
@@ -57,8 +68,14 @@ void ExpectCorrupt(const Bytes& b, const char* why) {
 }
 
 const PersistedState kValidStates[] = {
-    {0, 0}, {0, kMaxTimestampMs},  {kMaxNodeId, 0},        {kMaxNodeId, kMaxTimestampMs},
-    {1, 1}, {617, 31'536'000'000}, {512, 0x0123456789ALL},
+    {0, 0},
+    {0, kMaxTimestampMs},
+    {kMaxNodeId, 0},
+    {kMaxNodeId, kMaxTimestampMs},
+    {1, 1},
+    {617, 31'536'000'000, 7'300'000'000'000'000'001ULL, kStateReplayed},
+    {512, 0x0123456789ALL, UINT64_MAX, kStateReplayed | kStatePromotionPending},
+    {3, 77, 1, kStatePromotionPending},
 };
 
 TEST(Crc32cTest, KnownVectors) {
@@ -85,29 +102,53 @@ TEST(StateFileTest, RoundTrip) {
     ASSERT_TRUE(Decode(b, &out).ok());
     EXPECT_EQ(out.node_id, s.node_id);
     EXPECT_EQ(out.reserved_until_ms, s.reserved_until_ms);
+    EXPECT_EQ(out.system_identifier, s.system_identifier);
+    EXPECT_EQ(out.flags, s.flags);
     EXPECT_EQ(Encode(s), b) << "encoding is deterministic";
   }
 }
 
 TEST(StateFileTest, EncodingFollowsTheDocumentedLayout) {
-  const PersistedState s{617, 0x0123456789ALL};
+  const PersistedState s{617, 0x0123456789ALL, 0x1122334455667788ULL, kStatePromotionPending};
   const Bytes b = Encode(s);
-  ASSERT_EQ(b.size(), 32u);
-  EXPECT_EQ(kStateFileSize, 32u);
+  ASSERT_EQ(b.size(), 40u);
+  EXPECT_EQ(kStateFileSize, 40u);
   EXPECT_EQ(std::memcmp(b.data(), "SNOW", 4), 0) << "the file starts with the bytes SNOW";
   EXPECT_EQ(U32At(b, 0), kStateFileMagic);
-  EXPECT_EQ(U32At(b, 4), 1u);
+  EXPECT_EQ(U32At(b, 4), 2u);
   EXPECT_EQ(U32At(b, 8), 617u);
-  EXPECT_EQ(U32At(b, 12), 0u);
+  EXPECT_EQ(U32At(b, 12), 2u);
   EXPECT_EQ(U64At(b, 16), 0x0123456789AULL);
-  EXPECT_EQ(U32At(b, 24), Crc32c(b.data(), 24));
-  EXPECT_EQ(U32At(b, 28), 0u);
+  EXPECT_EQ(U64At(b, 24), 0x1122334455667788ULL);
+  EXPECT_EQ(U32At(b, 32), Crc32c(b.data(), 32));
+  EXPECT_EQ(U32At(b, 36), 0u);
+}
+
+TEST(StateFileTest, Version1IsStillRead) {
+  PersistedState out{-5, -5, 99, 99};
+  ASSERT_TRUE(Decode(EncodeVersion1(617, 31'536'000'000), &out).ok());
+  EXPECT_EQ(out.node_id, 617);
+  EXPECT_EQ(out.reserved_until_ms, 31'536'000'000);
+  EXPECT_EQ(out.system_identifier, 0u) << "version 1 has no system identifier";
+  EXPECT_EQ(out.flags, 0u);
+
+  Bytes b = EncodeVersion1(617, 1000);
+  PutU32At(&b, 12, kStateReplayed);  // version 1 has no flags
+  PutU32At(&b, 24, Crc32c(b.data(), 24));
+  ExpectCorrupt(b, "version 1 with flags");
+  b = EncodeVersion1(617, 1000);
+  PutU32At(&b, 4, 2);  // a version 2 header on a 32-byte file
+  PutU32At(&b, 24, Crc32c(b.data(), 24));
+  ExpectCorrupt(b, "version 2 in 32 bytes");
+  b = EncodeVersion1(617, 1000);
+  b[20] ^= 1;
+  ExpectCorrupt(b, "version 1 checksum");
 }
 
 TEST(StateFileTest, WrongSizeIsCorrupt) {
   Bytes valid = Encode(kValidStates[5]);
   ExpectCorrupt(Bytes(), "empty");
-  for (size_t n : {size_t{1}, size_t{24}, size_t{28}, size_t{31}}) {
+  for (size_t n : {size_t{1}, size_t{24}, size_t{32}, size_t{39}}) {
     ExpectCorrupt(Bytes(valid.begin(), valid.begin() + static_cast<long>(n)), "short");
   }
   for (size_t extra : {size_t{1}, size_t{32}, size_t{4096}}) {
@@ -130,7 +171,7 @@ TEST(StateFileTest, BadMagicIsCorrupt) {
 }
 
 TEST(StateFileTest, WrongVersionIsCorrupt) {
-  for (uint32_t version : {0u, 2u, 0x01000000u, 0xFFFFFFFFu}) {
+  for (uint32_t version : {0u, 1u, 3u, 0x02000000u, 0xFFFFFFFFu}) {
     Bytes b = Encode(kValidStates[5]);
     PutU32At(&b, 4, version);
     Reseal(&b);
@@ -140,9 +181,9 @@ TEST(StateFileTest, WrongVersionIsCorrupt) {
 
 TEST(StateFileTest, BadChecksumIsCorrupt) {
   Bytes b = Encode(kValidStates[5]);
-  PutU32At(&b, 24, U32At(b, 24) + 1);
+  PutU32At(&b, 32, U32At(b, 32) + 1);
   ExpectCorrupt(b, "checksum");
-  PutU32At(&b, 24, 0);
+  PutU32At(&b, 32, 0);
   ExpectCorrupt(b, "zero checksum");
 }
 
@@ -193,14 +234,14 @@ TEST(StateFileTest, OutOfRangeReservedIsCorrupt) {
 }
 
 TEST(StateFileTest, NonZeroReservedWordsAreCorrupt) {
-  for (uint32_t v : {1u, 0x80000000u, 0xFFFFFFFFu}) {
+  for (uint32_t v : {4u, 0x80000000u, 0xFFFFFFFFu}) {
     Bytes b = Encode(kValidStates[5]);
     PutU32At(&b, 12, v);
     Reseal(&b);
-    ExpectCorrupt(b, "bytes 12..15");
+    ExpectCorrupt(b, "unknown flags in bytes 12..15");
     b = Encode(kValidStates[5]);
-    PutU32At(&b, 28, v);  // outside the checksum
-    ExpectCorrupt(b, "bytes 28..31");
+    PutU32At(&b, 36, v);  // outside the checksum
+    ExpectCorrupt(b, "bytes 36..39");
   }
 }
 
