@@ -26,9 +26,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
   int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
-  while (reserved < floor_ms &&
-         !state->reserved_until_ms.compare_exchange_weak(reserved, floor_ms,
-                                                         std::memory_order_acq_rel)) {
+  while (reserved < floor_ms && !state->reserved_until_ms.compare_exchange_weak(
+                                    reserved, floor_ms, std::memory_order_acq_rel)) {
   }
   const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
@@ -206,18 +205,6 @@ NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift
     result.condition_changed = NoteClockCondition(state, result.condition);
     return run;
   }
-}
-
-AdvanceOutcome AdvanceLastIssued(GeneratorState* state, int64_t floor_ms) {
-  const uint64_t wanted = PackLastIssued(floor_ms, kMaxSequence);
-  uint64_t last = state->last_issued.load(std::memory_order_acquire);
-  while (last < wanted) {
-    if (state->last_issued.compare_exchange_weak(last, wanted, std::memory_order_acq_rel,
-                                                 std::memory_order_acquire)) {
-      return AdvanceOutcome::kAdvanced;
-    }
-  }
-  return AdvanceOutcome::kAlreadyPast;
 }
 
 }  // namespace snowflake

@@ -6,9 +6,8 @@
 //
 // Locking rules:
 //   - last_issued is advanced only by compare-and-swap, in NextId() (one ID),
-//     NextIdRun() (a run of IDs of one millisecond) and AdvanceLastIssued()
-//     (raising the floor); any number of threads or processes may call them
-//     at once, without a lock.
+//     NextIdRun() (a run of IDs of one millisecond) and RaiseFloor(); any
+//     number of threads or processes may call them at once, without a lock.
 //   - reserved_until_ms only grows, and only after the new value is durable;
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
@@ -90,7 +89,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 // start_after_ms (>= floor_ms), and reserved_until becomes at least floor_ms,
 // which the caller has made durable (a replayed WAL record is). Never lowers
 // either. Used by WAL replay on a standby and in crash recovery, where the
-// floor can come from another server (the old primary).
+// floor can come from another server (the old primary), and by
+// snowflake_advance_past() after its renewal made floor_ms durable.
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms);
 
 enum class NextIdOutcome {
@@ -145,17 +145,6 @@ struct NextIdRunResult {
 // The run is greater than every ID issued before it.
 NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
                           int32_t max_count);
-
-enum class AdvanceOutcome {
-  kAdvanced,     // last_issued was raised to the floor
-  kAlreadyPast,  // last_issued was already at or past it: nothing changed
-};
-
-// Raises last_issued to at least (floor_ms, last sequence), by compare-and-swap,
-// so that the next ID's millisecond is greater than floor_ms. Never lowers it.
-// The caller must first make reserved_until >= floor_ms durable (the
-// reservation path), so that a restart also starts past floor_ms.
-AdvanceOutcome AdvanceLastIssued(GeneratorState* state, int64_t floor_ms);
 
 }  // namespace snowflake
 

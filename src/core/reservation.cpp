@@ -18,7 +18,8 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
   if (reserved >= kMaxTimestampMs) return false;
   const uint64_t last = state.last_issued.load(std::memory_order_relaxed);
   const int64_t last_ms = LastIssuedMs(last);
-  const bool used_recently = last != state.start_last_issued.load(std::memory_order_relaxed) && last_ms + kKeepRenewingMs > now_ms;
+  const bool used_recently = last != state.start_last_issued.load(std::memory_order_relaxed) &&
+                             last_ms + kKeepRenewingMs > now_ms;
   const int64_t headroom = reserved - std::max(now_ms, last_ms);
   return used_recently && headroom < kRenewBelowMs;
 }

@@ -7,8 +7,9 @@
  * reservation is raised to cover id's millisecond through the one renewal
  * path (RenewReservationLocked: the state file, fsynced, under the snowflake
  * LWLock), so a restart starts past it; only then is last_issued raised by
- * compare-and-swap (AdvanceLastIssued), so the running server's next ID is
- * past it. It never writes the state file itself and never lowers anything.
+ * compare-and-swap (RaiseFloor, as WAL replay does), so the running server's
+ * next ID is past it. A raised floor is not an issued ID: snowflake_status()
+ * does not show it as last_id. It never writes the state file itself and never lowers anything.
  * No frame here owns an object with a destructor.
  */
 #include "pg_headers.h"
@@ -65,6 +66,6 @@ Datum snowflake_advance_past(PG_FUNCTION_ARGS) {
   /* Durable first: after a crash, the next start begins past floor_ms. */
   const snowflake::Status status = RenewReservationLocked(shared, now_ms, floor_ms);
   if (!status.ok()) ReportReservationFailed(status);
-  snowflake::AdvanceLastIssued(&shared->generator, floor_ms);
+  snowflake::RaiseFloor(&shared->generator, floor_ms, floor_ms);
   PG_RETURN_VOID();
 }

@@ -41,8 +41,8 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   const uint64 last = gen.last_issued.load(std::memory_order_acquire);
   const int64 reserved = gen.reserved_until_ms.load(std::memory_order_acquire);
   /* Nothing is issued without a node id, but never compose an ID from -1. */
-  const bool issued_since_start =
-      last != gen.start_last_issued.load(std::memory_order_relaxed) && snowflake::IsValidNodeId(gen.node_id);
+  const bool issued_since_start = last != gen.start_last_issued.load(std::memory_order_relaxed) &&
+                                  snowflake::IsValidNodeId(gen.node_id);
   const int64 last_ms = snowflake::LastIssuedMs(last);
 
   Datum values[kStatusColumns];

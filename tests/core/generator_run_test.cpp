@@ -1,5 +1,5 @@
-// generator_run_test.cpp: runs of IDs (NextIdRun) and raising the floor
-// (AdvanceLastIssued) against a fake clock. Each rule of NextId() is checked
+// generator_run_test.cpp: runs of IDs (NextIdRun) against a fake clock, and
+// what snowflake_advance_past() relies on: IDs after RaiseFloor(). Each rule of NextId() is checked
 // for runs too, mostly by comparing a run with the same number of NextId()
 // calls on a copy of the same state.
 #include <cstdint>
@@ -211,27 +211,26 @@ TEST_F(GeneratorRunTest, ARunBeforeTheEpochFails) {
   EXPECT_EQ(Run(5).first.outcome, NextIdOutcome::kClockBeforeEpoch);
 }
 
-TEST_F(GeneratorRunTest, AdvanceRaisesTheFloorAndNeverLowersIt) {
+// snowflake_advance_past(): after the renewal, RaiseFloor(floor, floor).
+TEST_F(GeneratorRunTest, AfterRaisingTheFloorIdsArePastIt) {
   ASSERT_EQ(Run(3).count, 3);
   // Behind what was issued: nothing changes.
-  EXPECT_EQ(AdvanceLastIssued(&state_, kStart - 1), AdvanceOutcome::kAlreadyPast);
+  RaiseFloor(&state_, kStart - 1, kStart - 1);
   EXPECT_EQ(state_.last_issued.load(), PackLastIssued(kStart, 2));
   // The same millisecond: its remaining sequence numbers are given up.
-  EXPECT_EQ(AdvanceLastIssued(&state_, kStart), AdvanceOutcome::kAdvanced);
+  RaiseFloor(&state_, kStart, kStart);
   EXPECT_EQ(state_.last_issued.load(), PackLastIssued(kStart, kMaxSequence));
-  EXPECT_EQ(AdvanceLastIssued(&state_, kStart), AdvanceOutcome::kAlreadyPast);
 
-  // Ahead of the clock, within the drift bound: the next ID is past the floor
-  // and is borrowed, ahead of the clock.
+  // Ahead of the clock, within the drift bound: the next ID (one or a run)
+  // is past every ID of the floor's millisecond, of any node, and borrowed.
   const int64_t floor_ms = kStart + 50;
-  EXPECT_EQ(AdvanceLastIssued(&state_, floor_ms), AdvanceOutcome::kAdvanced);
-  const NextIdResult next = NextId(&state_, &clock_, kDrift);
-  ASSERT_EQ(next.outcome, NextIdOutcome::kIssued);
-  EXPECT_EQ(Decode(next.id).timestamp_ms, floor_ms + 1);
-  EXPECT_GT(next.id, ComposeId(floor_ms, kMaxNodeId, kMaxSequence))
-      << "past every ID of the floor's millisecond, of any node";
-  EXPECT_EQ(next.lead_ms, 51);
-  EXPECT_EQ(next.condition, ClockCondition::kBorrowing);
+  RaiseFloor(&state_, floor_ms, floor_ms);
+  const NextIdRunResult next = Run(10);
+  ASSERT_EQ(next.first.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(next.first.id).timestamp_ms, floor_ms + 1);
+  EXPECT_GT(next.first.id, ComposeId(floor_ms, kMaxNodeId, kMaxSequence));
+  EXPECT_EQ(next.first.lead_ms, 51);
+  EXPECT_EQ(next.first.condition, ClockCondition::kBorrowing);
 }
 
 }  // namespace
