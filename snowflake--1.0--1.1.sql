@@ -355,8 +355,9 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT format('%I', e.extnamespace::regnamespace::text) INTO ext_schema
-    FROM pg_extension e WHERE e.extname = 'snowflake';
+  SELECT format('%I', n.nspname) INTO ext_schema
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'snowflake';
   -- New IDs must be larger than every existing value.
   EXECUTE format('SELECT max(%I)::bigint FROM %s', col, target) INTO max_value;
   EXECUTE format('SELECT %s.snowflake_from_timestamp(clock_timestamp())', ext_schema) INTO first_id_now;

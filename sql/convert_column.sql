@@ -91,6 +91,16 @@ SELECT adrelid::regclass AS table, pg_get_expr(adbin, adrelid) AS default FROM p
 WHERE adrelid IN ('shop.events'::regclass, 'shop.events_0'::regclass, 'shop.events_1'::regclass)
 ORDER BY 1::text;
 
+-- The extension in a schema whose name needs quoting (it is relocatable):
+-- the default names it, quoted.
+ALTER EXTENSION snowflake SET SCHEMA "Other Schema";
+CREATE TABLE shop.tickets (id serial PRIMARY KEY);
+SELECT * FROM "Other Schema".snowflake_convert_column('shop.tickets', 'id', false);
+INSERT INTO shop.tickets DEFAULT VALUES RETURNING "Other Schema".snowflake_node_id(id) AS node;
+ALTER EXTENSION snowflake SET SCHEMA public;
+SELECT pg_get_expr(adbin, adrelid) AS default FROM pg_attrdef
+WHERE adrelid = 'shop.tickets'::regclass;
+
 -- Refused, with a clear error each.
 CREATE TABLE shop.pair (a serial, b int, PRIMARY KEY (a, b));
 SELECT * FROM snowflake_convert_column('shop.pair', 'a');

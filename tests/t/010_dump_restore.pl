@@ -109,6 +109,19 @@ for my $label (sort keys %targets)
 			'SELECT row_to_json(c) FROM customers c ORDER BY id LIMIT 1'),
 		qr/^\{"id":"\d+","name":"c1"\}$/, "$label: JSON renders the ID as a string");
 
+	# A client that does not know the type: pgbench reads the text result
+	# into a variable and does integer arithmetic on it (a wrong or rounded
+	# value, or one it cannot parse, fails the transaction).
+	my $id42 = $target->safe_psql('app', 'SELECT max(id) FROM customers');
+	my $script = "$dir/$name.pgbench";
+	open my $fh, '>', $script or die "cannot write $script: $!";
+	print $fh "SELECT max(id) AS id FROM customers \\gset\n"
+	  . "\\set next :id + 1\n"
+	  . "SELECT CASE WHEN :next = $id42 + 1 THEN 1 ELSE 1 / 0 END;\n";
+	close $fh;
+	command_ok([ 'pgbench', '-n', '-t', '1', '-f', $script, '-d', $target->connstr('app') ],
+		"$label: pgbench reads a snowflake column as the decimal digits of a bigint");
+
 	# The source ran 30 s ahead: this server's next ID would be below the
 	# restored ones (it is only looked at here, never stored).
 	my $restored_max = $target->safe_psql('app', $max_sql);
