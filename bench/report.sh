@@ -158,7 +158,18 @@ $(bench_psql -c "SELECT bench_md('core')")
 
 $(bench_psql -c "SELECT bench_md('reservations')")
 
-## 7. Batches: snowflake_next_ids(1000) against 1000 calls of snowflake_next_id() (IDs/s)
+## 7. With a synchronous standby attached
+
+The same server with a streaming standby (on the same machine) named in
+\`synchronous_standby_names\`: every renewal's WAL record waits for the standby's flush before
+IDs of the new window are issued (README, "Replication and failover"). pgbench at 4 clients,
+ratio to \`SELECT 1\` in the same rounds; the bulk statement timed by its IDs' own milliseconds.
+
+$(bench_psql -c "SELECT bench_md('sync_pgbench')")
+
+$(bench_psql -c "SELECT bench_md('sync_bulk')")
+
+## 8. Batches: snowflake_next_ids(1000) against 1000 calls of snowflake_next_id() (IDs/s)
 
 \`SELECT count(*) FROM snowflake_next_ids(1000)\` against
 \`SELECT count(snowflake_next_id()) FROM generate_series(1, 1000)\`, \`pgbench -M prepared\`,
@@ -170,7 +181,7 @@ $(bench_psql -c "SELECT bench_md_grid('batch', 'IDs from')")
 
 $(bench_psql -c "SELECT bench_md_grid('batch_cpu', 'IDs from')")
 
-## 8. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)
+## 9. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)
 
 1000 rows per statement, both keys filled by \`DEFAULT snowflake_next_id()\`,
 synchronous_commit=off, 1 client; ratio to the bigint column.

@@ -45,6 +45,9 @@ raw="$results/raw.csv"
 # The server's directory: data/, the socket, the log, and scratch files.
 work=$(pg_user_dir snowflake-bench)
 stop_server() {
+  if [[ -f "$work/standby/postmaster.pid" ]]; then
+    as_pg_user pg_ctl -D "$work/standby" -m fast stop >/dev/null 2>&1 || true
+  fi
   if [[ -f "$work/data/postmaster.pid" ]]; then
     as_pg_user pg_ctl -D "$work/data" -m fast stop >/dev/null 2>&1 || true
   fi
@@ -111,6 +114,7 @@ bench_bulk
 bench_bulk_two_sessions
 bench_insert
 bench_core
+bench_sync_standby
 bench_batch
 bench_type
 

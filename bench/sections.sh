@@ -307,11 +307,11 @@ bench_insert() {
   bench_psql -c "TRUNCATE ins_client, ins_snowflake, ins_bigserial, ins_uuid"
 }
 
-# 7. Batches: snowflake_next_ids(1000) against 1000 calls of
+# 8. Batches: snowflake_next_ids(1000) against 1000 calls of
 # snowflake_next_id() in one statement, pgbench -M prepared, 1 and 2 clients
 # (1000 IDs per transaction; two clients share the layout's cap).
 bench_batch() {
-  section_header "7. batches: snowflake_next_ids(1000) / 1000 x snowflake_next_id()," \
+  section_header "8. batches: snowflake_next_ids(1000) / 1000 x snowflake_next_id()," \
     "${pgbench_rounds} rounds of ${pgbench_seconds} s, interleaved"
   local -A label=(
     [next_id_x1000.sql]="1000 x snowflake_next_id()"
@@ -335,11 +335,11 @@ bench_batch() {
   done
 }
 
-# 8. The snowflake type's cost: INSERT of 1000 rows per statement into a
+# 9. The snowflake type's cost: INSERT of 1000 rows per statement into a
 # snowflake key against the same into a bigint key, both filled by
 # snowflake_next_id() (the assignment cast is binary: no function call).
 bench_type() {
-  section_header "8. INSERT into a snowflake column / a bigint column, synchronous_commit=off," \
+  section_header "9. INSERT into a snowflake column / a bigint column, synchronous_commit=off," \
     "${insert_rounds} rounds of ${insert_seconds} s, interleaved"
   local -A label=(
     [ins_snowflake]="bigint column"
@@ -392,4 +392,43 @@ COPY (
   WHERE b->>'run_type' = 'iteration'
 ) TO STDOUT WITH (FORMAT csv);
 SQL
+}
+
+# 7. A synchronous standby attached (issue 7): every renewal is a WAL record
+# that waits for the standby's flush. pgbench at 4 clients against SELECT 1,
+# and the sustained bulk statement, on the same server as above.
+bench_sync_standby() {
+  section_header "7. with a synchronous standby, ${pgbench_rounds} rounds of ${pgbench_seconds} s," \
+    "and ${bulk_runs} bulk runs of n=$bulk_big"
+  as_pg_user pg_basebackup -h "$work" -U "$PG_RUN_USER" -D "$work/standby" -R -X stream \
+    --checkpoint=fast >/dev/null
+  echo "port = 5433" | as_pg_user tee -a "$work/standby/postgresql.conf" >/dev/null
+  as_pg_user pg_ctl -D "$work/standby" -l "$work/standby.log" -w start >/dev/null
+  bench_psql -c "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(bench_psql -c "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == 1 ]] && break
+    sleep 0.1
+  done
+  ((i < 100)) || { echo "the standby did not become synchronous" >&2; return 1; }
+
+  local -A label=([select1.sql]="SELECT 1" [snowflake.sql]="snowflake_next_id()")
+  local round file tps cpu out row started finished ids first_ms last_ms
+  for ((round = 1; round <= pgbench_rounds; round++)); do
+    for file in $(rotate "$round" select1.sql snowflake.sql); do
+      out=$(run_pgbench "$file" 4 "$pgbench_seconds")
+      read -r tps cpu <<<"$out"
+      record sync_pgbench "${label[$file]}" 4 0 "$round" "$tps" TPS
+    done
+  done
+  for ((round = 1; round <= bulk_runs; round++)); do
+    row=$(bench_psql -F' ' -c "SELECT * FROM bench_span(\$q\$$(bulk_query "snowflake_next_id() sustained" "$bulk_big")\$q\$)")
+    read -r started finished ids first_ms last_ms <<<"$row"
+    [[ $ids == "$bulk_big" ]] || { echo "sync bulk: $ids IDs, expected $bulk_big" >&2; return 1; }
+    record sync_bulk "snowflake_next_id() sustained" 1 "$bulk_big" "$round" \
+      "$(calc "$bulk_big / (($last_ms - $first_ms + 1) / 1000)")" IDs/s
+  done
+
+  bench_psql -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
+  as_pg_user pg_ctl -D "$work/standby" -m fast -w stop >/dev/null
 }

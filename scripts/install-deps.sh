@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(make g++ postgresql-15 postgresql-server-dev-15)
 test=("${build[@]}" cmake googletest libgtest-dev libipc-run-perl libfaketime clang-format clang-tidy util-linux
-  clang libclang-rt-14-dev)
+  etcd-server patroni clang libclang-rt-14-dev)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
 
 case "${1:-build}" in

@@ -23,8 +23,8 @@
 CREATE FUNCTION bench_order(section text, metric text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
-                                       'insert_cpu', 'core', 'reservations', 'batch', 'batch_cpu', 'type',
-                                       'type_cpu'], section), 99) * 100
+                                       'insert_cpu', 'core', 'reservations', 'sync_pgbench',
+                                       'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() default', 'snowflake_next_id() sustained',
@@ -61,7 +61,7 @@ GROUP BY section, metric, clients, n, unit;
 -- The sections whose ratio is to a baseline variant of the same run.
 CREATE FUNCTION bench_baseline(section text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu') THEN 'SELECT 1'
+  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench') THEN 'SELECT 1'
               WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids'
               WHEN section IN ('batch', 'batch_cpu') THEN '1000 x snowflake_next_id()'
               WHEN section IN ('type', 'type_cpu') THEN 'bigint column' END
@@ -141,10 +141,15 @@ t(ord, target, section, metric, clients, use_ratio, goal, higher_is_better) AS (
         'insert_cpu', 'snowflake_next_id() default', 1, true, 0.98, true),
     (14, '(CPU per row) INSERT: client-supplied / snowflake_next_id() default, 2 clients',
         'insert_cpu', 'snowflake_next_id() default', 2, true, 0.98, true),
+    -- Issue 7: with a synchronous standby attached (every renewal waits for it).
+    (15, 'synchronous standby: pgbench SELECT snowflake_next_id() / SELECT 1, 4 clients',
+        'sync_pgbench', 'snowflake_next_id()', 4, true, 0.97, true),
+    (16, 'synchronous standby: bulk, generation sustained, IDs/s', 'sync_bulk',
+        'snowflake_next_id() sustained', 1, false, 3900000, true),
     -- Issue 10: the snowflake type costs nothing measurable.
-    (15, 'INSERT 1000 rows: snowflake column / bigint column, 1 client', 'type',
+    (17, 'INSERT 1000 rows: snowflake column / bigint column, 1 client', 'type',
         'snowflake column', 1, true, 0.98, true),
-    (16, '(CPU per row) INSERT: bigint column / snowflake column, 1 client', 'type_cpu',
+    (18, '(CPU per row) INSERT: bigint column / snowflake column, 1 client', 'type_cpu',
         'snowflake column', 1, true, 0.98, true)
 )
 SELECT t.ord, t.target,
@@ -163,7 +168,7 @@ FROM t
 CROSS JOIN big
 LEFT JOIN bench_summary s
   ON s.section = t.section AND s.metric = t.metric AND s.clients = t.clients
- AND (s.section NOT IN ('bulk', 'bulk2') OR s.n = big.n);
+ AND (s.section NOT IN ('bulk', 'bulk2', 'sync_bulk') OR s.n = big.n);
 
 -- Markdown for bench/results/summary.md ------------------------------------
 

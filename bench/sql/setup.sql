@@ -16,7 +16,7 @@ CREATE TABLE ins_snowflake (id bigint PRIMARY KEY DEFAULT snowflake_next_id(), v
 CREATE TABLE ins_bigserial (id bigserial PRIMARY KEY, v int NOT NULL);
 CREATE TABLE ins_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int NOT NULL);
 CREATE TABLE ins_client (id bigint PRIMARY KEY, v int NOT NULL);
--- The same as ins_snowflake with a snowflake column (section 8, the type's cost).
+-- The same as ins_snowflake with a snowflake column (section 9, the type's cost).
 CREATE TABLE ins_snowflake_type (id snowflake PRIMARY KEY DEFAULT snowflake_next_id(),
                                  v int NOT NULL);
 

@@ -13,10 +13,12 @@ namespace snowflake {
 
 enum class StatusCode {
   kOk = 0,
-  kOutOfRange,  // an argument lies outside the layout
-  kNotFound,    // the state file does not exist (a first start)
-  kCorrupt,     // the state file exists but cannot be trusted
-  kIoError,     // reading, writing or syncing the state file failed
+  kOutOfRange,     // an argument lies outside the layout
+  kNotFound,       // the state file does not exist (a first start)
+  kCorrupt,        // the state file exists but cannot be trusted
+  kIoError,        // reading, writing or syncing the state file failed
+  kOtherSystem,    // the state file was written by another cluster (system identifier)
+  kNotReplicated,  // the synchronous standbys did not confirm a reservation
 };
 
 // A status code plus the errno of the system call that failed, if any, and a

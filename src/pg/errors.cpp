@@ -70,6 +70,16 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
                     errmsg("snowflake state file \"%s/%s\" is corrupt: %s", DataDir,
                            snowflake_state_store.file_path(), shared->state_error_what),
                     errdetail("%s", detail), errhint("%s", hint)));
+  if (shared->state_error_code == snowflake::StatusCode::kOtherSystem)
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("snowflake state file \"%s/%s\" was written by another database cluster",
+                    DataDir, snowflake_state_store.file_path()),
+             errdetail("Its system identifier is not this cluster's (see the server log). A state "
+                       "file copied from another server says nothing about the IDs of this one, "
+                       "and this data directory may be a copy running beside that server."),
+             errhint("If this cluster replaces that one (pg_upgrade), follow \"Upgrading\" in "
+                     "the snowflake README; otherwise follow \"Recovering the state file\".")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
                     errmsg("snowflake state file \"%s/%s\" is missing", DataDir,
@@ -87,6 +97,15 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
 }
 
 void ReportReservationFailed(const snowflake::Status& status) {
+  if (status.code == snowflake::StatusCode::kNotReplicated)
+    ereport(ERROR,
+            (errcode(ERRCODE_QUERY_CANCELED),
+             errmsg("snowflake could not reserve IDs: %s", status.what),
+             errdetail("The reservation is written to WAL; IDs of the new window are issued only "
+                       "once the synchronous standbys confirm it, so that a promoted standby "
+                       "never issues them again. The wait was cancelled."),
+             errhint("Check that the standbys named in synchronous_standby_names are connected "
+                     "(pg_stat_replication), or remove them from that setting.")));
   errno = status.sys_errno;
   if (status.sys_errno == ENOENT || status.sys_errno == ENOTDIR)
     ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),

@@ -8,6 +8,7 @@
  */
 #include "pg_headers.h"
 
+#include "reservation_wal.h"
 #include "reservation_worker.h"
 #include "settings.h"
 #include "shared_state.h"
@@ -23,6 +24,8 @@ void _PG_init(void) {
 
   DefineSnowflakeSettings();
   InstallSharedStateHooks();
+  /* Also without a node id: a standby replays its primary's reservations. */
+  RegisterReservationRmgr();
   /* Without a node id nothing may be issued, so there is nothing to reserve. */
   if (node_id_setting != kNodeIdUnset) RegisterReservationWorker();
 }

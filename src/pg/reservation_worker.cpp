@@ -38,18 +38,32 @@ void RegisterReservationWorker() {
 
 void snowflake_reservation_worker_main(Datum) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
-  pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+  /*
+   * die(), not a flag: a renewal waiting for synchronous standbys that are
+   * gone notices only ProcDiePending, and a shutdown must not hang on it.
+   */
+  pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
+  /*
+   * Renewals wait for the synchronous standbys to flush, even where the
+   * configuration sets synchronous_commit below that for transactions.
+   */
+  if (synchronous_commit < SYNCHRONOUS_COMMIT_REMOTE_FLUSH)
+    SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 
   SnowflakeShared* shared = snowflake_shared;
   bool failing = false;
-  while (!ShutdownRequestPending) {
+  for (;;) {
     const int64 now_ms = snowflake_clock.NowMs();
     /* With an unusable state file nothing is issued, so nothing is renewed. */
     if (shared != nullptr && shared->startup_status == StartupStatus::kReady &&
         snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
       const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
-      if (!status.ok() && !failing) {
+      if (!status.ok() && !failing && status.code == snowflake::StatusCode::kNotReplicated) {
+        ereport(WARNING,
+                (errmsg("snowflake: could not renew the reservation: %s", status.what),
+                 errdetail("snowflake_next_id() fails once the current window is used up.")));
+      } else if (!status.ok() && !failing) {
         errno = status.sys_errno;
         ereport(WARNING,
                 (errcode_for_file_access(),
@@ -66,15 +80,17 @@ void snowflake_reservation_worker_main(Datum) {
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWakeIntervalMs,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
+    /* SIGTERM (shutdown, pg_terminate_backend): FATAL, exit code 1, see below. */
+    CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {
       ConfigReloadPending = false;
       ProcessConfigFile(PGC_SIGHUP);
     }
   }
   /*
-   * Exit code 1, not 0: a static worker that exits with 0 is never started
-   * again, so a pg_terminate_backend() would silently leave only synchronous
-   * renewals. At shutdown the postmaster restarts nothing either way.
+   * Not reached: SIGTERM ends the worker through die() with FATAL, exit code
+   * 1, not 0: a static worker that exits with 0 is never started again, so a
+   * pg_terminate_backend() would silently leave only synchronous renewals.
+   * At shutdown the postmaster restarts nothing either way.
    */
-  proc_exit(1);
 }

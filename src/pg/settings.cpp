@@ -9,6 +9,7 @@
 
 int node_id_setting = kNodeIdUnset;
 int max_clock_drift_setting_ms = 10000;
+int promotion_margin_setting_ms = 3000;
 
 /*
  * The smallest snowflake.max_clock_drift: a start continues after the stored
@@ -32,6 +33,15 @@ void DefineSnowflakeSettings() {
       "the last issued one; beyond it, snowflake_next_id() raises an error.",
       &max_clock_drift_setting_ms, 10000, kMinClockDriftMs, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
       nullptr, nullptr, nullptr);
+
+  DefineCustomIntVariable(
+      "snowflake.promotion_margin",
+      "How far past the last replayed reservation a promoted standby starts its IDs.",
+      "Covers reservations of the old primary that had not reached this standby when it "
+      "was promoted (asynchronous replication lag). 0 trusts that every reservation arrived, "
+      "which synchronous replication guarantees.",
+      &promotion_margin_setting_ms, 3000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
 
   MarkGUCPrefixReserved("snowflake");
 }

@@ -6,16 +6,29 @@
 
 #include "shared_state.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cstring>
 #include <new>
 
 #include "../core/clock.h"
 #include "../core/reservation.h"
+#include "reservation_wal.h"
 #include "settings.h"
 
 SnowflakeShared* snowflake_shared = nullptr;
 snowflake::PosixStateStore snowflake_state_store(SNOWFLAKE_STATE_DIRECTORY);
 snowflake::SystemClock snowflake_clock;
+
+/*
+ * The postmaster's memory of the floor across crash restarts. Shared memory
+ * is made anew at a crash restart, so just before the old segment goes
+ * (shmem_exit in the postmaster), RememberFloor() copies the floor out of
+ * it; the next LoadStateFile() starts no lower, whatever happened to the
+ * state file meanwhile (removed, replaced by an older one). Postmaster only.
+ */
+static int64_t remembered_floor_ms = -1;
 
 static shmem_request_hook_type prev_shmem_request_hook = nullptr;
 static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
@@ -67,6 +80,27 @@ static snowflake::ClockCondition ClassifyStartLead(int64_t floor_ms, bool* borro
 }
 
 /*
+ * Whether this start is an archive recovery: a standby (standby.signal) or a
+ * point-in-time restore (recovery.signal). The postmaster decides it the way
+ * the startup process will, from the same signal files.
+ */
+static bool ArchiveRecoveryRequestedAtStart() {
+  struct stat st;
+  return stat(STANDBY_SIGNAL_FILE, &st) == 0 || stat(RECOVERY_SIGNAL_FILE, &st) == 0;
+}
+
+static void RememberFloor(int, Datum arg) {
+  const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
+  const int64_t reserved = shared->generator.reserved_until_ms.load(std::memory_order_acquire);
+  const int64_t last_ms =
+      snowflake::LastIssuedMs(shared->generator.last_issued.load(std::memory_order_acquire));
+  /* Read from a segment a crashed backend may have scribbled on: range-check. */
+  const int64_t floor_ms = std::max(reserved, last_ms);
+  if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
+    remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
+}
+
+/*
  * Reads the floor from the state file. Runs in the postmaster, so problems
  * are logged here and turned into an ERROR for every later call; the
  * postmaster itself must not fail.
@@ -75,23 +109,52 @@ static snowflake::ClockCondition ClassifyStartLead(int64_t floor_ms, bool* borro
  * creates pg_snowflake/ and writes the file at once, so a directory without
  * the file means the file was lost, and that is an error, never a quiet new
  * beginning (the floor it held is unknown).
+ *
+ * In archive recovery the file is marked "promotion pending" before anything
+ * else happens, so that a crash right after a promotion, before this server
+ * reserved anything of its own, still adds the promotion margin at the next
+ * start (the signal files are gone by then).
  */
 static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t node_id = node_id_setting;
+  const uint64 system_identifier = GetSystemIdentifier();
+  const bool archive_recovery = ArchiveRecoveryRequestedAtStart();
   int64_t floor_ms = -1;
   snowflake::ClockCondition condition = snowflake::ClockCondition::kNormal;
   bool borrowing_event = false;
+  bool promotion_pending = archive_recovery;
 
   /* Without a node id nothing is issued, so the disk is not touched. */
   bool created = false;
   snowflake::Status status = snowflake::Status::Ok();
   if (node_id != kNodeIdUnset) status = snowflake_state_store.EnsureDirectory(&created);
 
+  snowflake::PersistedState persisted{};
   if (node_id == kNodeIdUnset) {
     /* nothing to load */
+  } else if (status.ok() && created && remembered_floor_ms >= 0) {
+    /*
+     * The directory went missing while the server ran, and this is a crash
+     * restart: not a first start. The postmaster still knows the floor.
+     */
+    persisted = snowflake::PersistedState{node_id, remembered_floor_ms, system_identifier,
+                                          archive_recovery ? snowflake::kStatePromotionPending : 0};
+    status = snowflake_state_store.Save(persisted);
+    if (status.ok()) {
+      floor_ms = remembered_floor_ms;
+      ereport(WARNING,
+              (errmsg("snowflake: \"%s\" was missing at a crash restart; recreated it with the "
+                      "reservation this server held before the crash",
+                      snowflake_state_store.file_path()),
+               errhint("Find out what removed it; a state directory must survive as long as the "
+                       "data directory.")));
+      condition = ClassifyStartLead(floor_ms, &borrowing_event);
+    }
   } else if (status.ok() && created) {
     /* Nothing was ever issued: the floor is the start of the layout. */
-    status = snowflake_state_store.Save(snowflake::PersistedState{node_id, 0});
+    persisted = snowflake::PersistedState{node_id, 0, system_identifier,
+                                          archive_recovery ? snowflake::kStatePromotionPending : 0};
+    status = snowflake_state_store.Save(persisted);
     if (status.ok()) {
       floor_ms = 0;
       ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
@@ -99,11 +162,41 @@ static void LoadStateFile(SnowflakeShared* shared) {
                            snowflake_state_store.file_path())));
     }
   } else if (status.ok()) {
-    snowflake::PersistedState persisted{};
     status = snowflake_state_store.Load(&persisted);
-    if (status.ok()) {
+    if (status.ok() && persisted.system_identifier != 0 &&
+        persisted.system_identifier != system_identifier) {
+      /*
+       * Copied in from another cluster: its floor belongs to that cluster's
+       * IDs, and this data directory may be a copy serving beside it.
+       */
+      ereport(WARNING,
+              (errmsg("snowflake: state file \"%s\" was written by another database cluster "
+                      "(system identifier " UINT64_FORMAT ", this one is " UINT64_FORMAT ")",
+                      snowflake_state_store.file_path(), persisted.system_identifier,
+                      system_identifier),
+               errdetail("Its reservation is %lld ms after the snowflake epoch.",
+                         (long long)persisted.reserved_until_ms)));
+      status = snowflake::Status::Error(snowflake::StatusCode::kOtherSystem,
+                                        "it was written by another database cluster");
+    } else if (status.ok()) {
       floor_ms = persisted.reserved_until_ms;
-      if (persisted.node_id != node_id)
+      if (remembered_floor_ms > floor_ms) {
+        /* A crash restart with a state file older than what this server held. */
+        ereport(WARNING, (errmsg("snowflake: state file \"%s\" holds an older reservation than "
+                                 "this server held before the crash restart; continuing after "
+                                 "the one it held",
+                                 snowflake_state_store.file_path())));
+        floor_ms = remembered_floor_ms;
+      }
+      promotion_pending = archive_recovery || (persisted.flags & snowflake::kStatePromotionPending);
+      /*
+       * A file that replay wrote carries the primary's node id, and a
+       * standby's file comes from its primary (base backup, pg_rewind): a
+       * standby with a node id of its own is a supported set-up. Only a
+       * server's own file with another node id means the setting changed.
+       */
+      const bool own_file = !(persisted.flags & snowflake::kStateReplayed) && !archive_recovery;
+      if (own_file && persisted.node_id != node_id)
         ereport(WARNING,
                 (errmsg("snowflake: state file \"%s\" was written with node id %d, now running "
                         "as node id %d",
@@ -114,7 +207,14 @@ static void LoadStateFile(SnowflakeShared* shared) {
                            node_id),
                  errhint("Give every server its own node id, and never reuse one that another "
                          "server has issued IDs with.")));
-      condition = ClassifyStartLead(floor_ms, &borrowing_event);
+      if (archive_recovery && !(persisted.flags & snowflake::kStatePromotionPending)) {
+        persisted.flags |= snowflake::kStatePromotionPending;
+        persisted.system_identifier = system_identifier;
+        status = snowflake_state_store.Save(persisted);
+      }
+      if (status.ok() && !archive_recovery)
+        condition = ClassifyStartLead(
+            floor_ms + (promotion_pending ? promotion_margin_setting_ms : 0), &borrowing_event);
     } else if (status.code == snowflake::StatusCode::kNotFound) {
       status = snowflake::Status::Error(snowflake::StatusCode::kNotFound,
                                         "the state file is missing from its directory", ENOENT);
@@ -133,6 +233,9 @@ static void LoadStateFile(SnowflakeShared* shared) {
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
+  shared->promotion_pending = promotion_pending && node_id != kNodeIdUnset;
+  if (status.ok() && floor_ms >= 0 && shared->promotion_pending)
+    snowflake::RaiseFloor(&shared->generator, floor_ms, floor_ms + promotion_margin_setting_ms);
   if (borrowing_event) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
 }
 
@@ -148,6 +251,9 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
+    /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
+    if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
+    ConditionVariableInit(&shared->renewal_done);
     shared->startup_status = StartupStatus::kReady;
     LoadStateFile(shared);
   }
@@ -162,14 +268,69 @@ void InstallSharedStateHooks() {
   shmem_startup_hook = SnowflakeShmemStartup;
 }
 
+/*
+ * Takes the renewal lock without an uninterruptible wait: while another
+ * process renews, sleep on the condition variable (woken when it is done,
+ * and every 10 ms regardless, since a lock released without a broadcast, by
+ * an error, must not strand us). The sleep runs CHECK_FOR_INTERRUPTS().
+ */
+static void AcquireRenewalLock(SnowflakeShared* shared) {
+  if (LWLockConditionalAcquire(shared->lock, LW_EXCLUSIVE)) return;
+  for (;;) {
+    (void)ConditionVariableTimedSleep(&shared->renewal_done, 10, PG_WAIT_EXTENSION);
+    if (LWLockConditionalAcquire(shared->lock, LW_EXCLUSIVE)) break;
+  }
+  ConditionVariableCancelSleep();
+}
+
+static void ReleaseRenewalLock(SnowflakeShared* shared) {
+  LWLockRelease(shared->lock);
+  ConditionVariableBroadcast(&shared->renewal_done);
+}
+
+void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms) {
+  SnowflakeShared* shared = snowflake_shared;
+  if (shared == nullptr) return;
+  const int64_t start_after_ms =
+      reserved_until_ms + (shared->promotion_pending ? promotion_margin_setting_ms : 0);
+  snowflake::RaiseFloor(&shared->generator, reserved_until_ms, start_after_ms);
+
+  /* An unusable or never-loaded file is never rewritten by replay. */
+  if (shared->startup_status != StartupStatus::kReady || node_id_setting == kNodeIdUnset) return;
+
+  /* Keep the file current, so that a restarted standby keeps the floor too. */
+  static bool failing = false;
+  AcquireRenewalLock(shared);
+  const snowflake::PersistedState replayed{
+      record_node_id, shared->generator.reserved_until_ms.load(std::memory_order_acquire),
+      GetSystemIdentifier(),
+      snowflake::kStateReplayed |
+          (shared->promotion_pending ? snowflake::kStatePromotionPending : 0u)};
+  const snowflake::Status status = snowflake_state_store.Save(replayed);
+  ReleaseRenewalLock(shared);
+  if (!status.ok() && !failing) {
+    errno = status.sys_errno;
+    ereport(WARNING,
+            (errcode_for_file_access(),
+             errmsg("snowflake: could not write the replayed reservation to \"%s\": %s: %m",
+                    snowflake_state_store.file_path(), status.what),
+             errdetail("The floor is kept in shared memory and in WAL; the state file holds an "
+                       "older one until a write succeeds."),
+             errhint("Free space on, or restore write access to, that file system.")));
+  } else if (status.ok() && failing) {
+    ereport(LOG, (errmsg("snowflake: replayed reservations are written again")));
+  }
+  failing = !status.ok();
+}
+
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
                                          int64_t needed_ms) {
-  LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+  AcquireRenewalLock(shared);
   /* Visible in pg_stat_activity while the file is written and synced. */
   pgstat_report_wait_start(PG_WAIT_EXTENSION);
-  snowflake::Status status =
-      snowflake::RenewReservation(&shared->generator, &snowflake_state_store, now_ms, needed_ms);
+  snowflake::Status status = snowflake::RenewReservation(
+      &shared->generator, snowflake_reservation_store, now_ms, needed_ms);
   pgstat_report_wait_end();
-  LWLockRelease(shared->lock);
+  ReleaseRenewalLock(shared);
   return status;
 }

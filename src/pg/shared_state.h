@@ -2,16 +2,25 @@
  * shared_state.h: snowflake's shared memory and what start-up puts in it.
  *
  * Owns: the SnowflakeShared struct ("snowflake" in shared memory), the
- * snowflake LWLock tranche, the state file store, and loading the state file
- * when shared memory is (re)initialised: at server start and after every
- * crash restart, in the postmaster.
+ * snowflake LWLock tranche, the state file store, loading the state file
+ * when shared memory is (re)initialised (at server start and after every
+ * crash restart, in the postmaster), and what WAL replay does to the floor
+ * (ApplyReplayedReservation, called by redo in reservation_wal.cpp).
  *
  * Locking rules:
  *   - generator: lock-free for issuing IDs (see src/core/generator.h).
- *   - lock (LW_EXCLUSIVE) serialises every write of the state file, so
- *     reserved_until has one writer at a time (src/core/reservation.h).
- *   - startup_status and the error fields are written once, by the
- *     postmaster, before any backend exists; afterwards they are read-only.
+ *   - lock (LW_EXCLUSIVE) serialises every write of the state file and of
+ *     the WAL record, so reserved_until has one writer at a time
+ *     (src/core/reservation.h). A renewal can take long (a stalled disk, a
+ *     synchronous standby that does not answer), so nobody waits for the
+ *     lock itself: others try it without waiting and sleep on
+ *     renewal_done, a condition variable, which is interruptible (cancel,
+ *     statement_timeout, termination, shutdown).
+ *   - startup_status, the error fields and promotion_pending are written
+ *     once, by the postmaster, before any backend exists; afterwards they
+ *     are read-only.
+ *   - WAL replay (the startup process) raises the floor with the core's
+ *     RaiseFloor (compare-and-swap) and writes the state file under lock.
  */
 #ifndef SNOWFLAKE_PG_SHARED_STATE_H
 #define SNOWFLAKE_PG_SHARED_STATE_H
@@ -26,13 +35,21 @@
 
 enum class StartupStatus : int32_t {
   kReady = 0,
-  kStateUnusable = 1,  // the state file is corrupt or unreadable
+  kStateUnusable = 1,  // the state file is corrupt, unreadable or another cluster's
 };
 
 struct SnowflakeShared {
   snowflake::GeneratorState generator;
   LWLock* lock;
+  ConditionVariable renewal_done; /* broadcast after every renewal */
   StartupStatus startup_status;
+  /*
+   * The server is in archive recovery (a standby, or a point-in-time
+   * restore), or was promoted from it and has not reserved since: replayed
+   * floors get snowflake.promotion_margin added, so a promoted standby starts
+   * that far past its old primary's last replayed reservation.
+   */
+  bool promotion_pending;
   snowflake::StatusCode state_error_code;
   int state_error_errno;
   char state_error_what[128];
@@ -50,6 +67,12 @@ extern snowflake::PosixStateStore snowflake_state_store;
 
 /* Called from _PG_init while preloading. */
 void InstallSharedStateHooks();
+
+/*
+ * WAL replay of a reservation (redo, in the startup process): raises the
+ * floor in shared memory and keeps the state file current.
+ */
+void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms);
 
 /* Takes the lock, renews, releases; returns the store's status. */
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,

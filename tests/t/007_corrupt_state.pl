@@ -29,7 +29,10 @@ $node->stop;
 
 my $path = state_file($node);
 my $good = read_state_file($node);
-is(length($good->{bytes}), 32, 'the state file has 32 bytes');
+is(length($good->{bytes}), 40, 'the state file has 40 bytes (format 2)');
+is($good->{version}, 2, 'it is format version 2');
+is($good->{system_identifier}, system_identifier($node),
+	'it records the cluster\'s system identifier');
 is(substr($good->{bytes}, 0, 4), 'SNOW', 'it starts with the magic bytes SNOW');
 is($good->{node_id}, 6, 'it records the node id');
 cmp_ok($good->{reserved_until_ms}, '>=', id_ms($max_id),

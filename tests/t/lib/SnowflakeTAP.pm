@@ -36,6 +36,7 @@ our @EXPORT = qw(
   id_ms
   state_file
   read_state_file
+  system_identifier
   postmaster_children
   wait_gone
   kill9_postmaster
@@ -201,7 +202,8 @@ sub state_file
 	return $node->data_dir . '/pg_snowflake/state';
 }
 
-# The state file: { bytes, magic, version, node_id, reserved_until_ms }, or
+# The state file: { bytes, magic, version, node_id, flags, reserved_until_ms,
+# system_identifier }, or
 # undef when it does not exist.
 sub read_state_file
 {
@@ -213,12 +215,25 @@ sub read_state_file
 	my $bytes = <$fh> // '';
 	close $fh;
 	my %s = (bytes => $bytes);
-	if (length($bytes) == 32)
+	if (length($bytes) == 32 || length($bytes) == 40)
 	{
-		@s{qw(magic version node_id)} = unpack('V V V', $bytes);
+		@s{qw(magic version node_id flags)} = unpack('V V V V', $bytes);
 		$s{reserved_until_ms} = unpack('Q<', substr($bytes, 16, 8));
+		$s{system_identifier} =
+		  length($bytes) == 40 ? unpack('Q<', substr($bytes, 24, 8)) : 0;
 	}
 	return \%s;
+}
+
+# The cluster's system identifier, from pg_controldata (works while stopped).
+sub system_identifier
+{
+	my ($node) = @_;
+	my $bindir = $node->config_data('--bindir');
+	my $out = `$bindir/pg_controldata -D @{[ $node->data_dir ]}`;
+	$out =~ /^Database system identifier:\s+(\d+)/m
+	  or croak "no system identifier in pg_controldata output";
+	return $1;
 }
 
 # PIDs of the postmaster's children.

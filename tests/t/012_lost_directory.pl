@@ -1,0 +1,92 @@
+# A crash restart never forgets the floor (issue 8, item 1): shared memory is
+# made anew at a crash restart, but the postmaster remembers the floor, so a
+# state directory removed while the server ran (or a state file replaced by
+# an older one) is not a first start.
+#
+# The scenario of the issue: IDs running ahead of a clock set back 5 s, the
+# directory removed, one backend killed with kill -9; the next ID after the
+# crash restart must be above every earlier one.
+use strict;
+use warnings;
+use File::Path qw(rmtree);
+use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/lib";
+use SnowflakeTAP;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+my $node = snowflake_node('lost_directory', 12, "restart_after_crash = on\n");
+my $clock_file = $node->basedir . '/faketime';
+write_clock_file($clock_file, '+0');
+start_node($node, clock_file => $clock_file);
+$node->safe_psql('postgres', 'CREATE EXTENSION snowflake');
+my @before = next_ids($node, 50_000);
+
+# The clock goes back 5 s: IDs borrow ahead of it.
+write_clock_file($clock_file, '-5');
+wait_server_clock_offset($node, -5);
+push @before, next_ids($node, 50_000);
+cmp_ok(snowflake_status($node)->{clock_drift_ms}, '>', 3000, 'IDs run ahead of the clock');
+
+# Kills one backend with kill -9 and waits for the crash restart to finish.
+sub crash_restart
+{
+	my $log_offset = log_size($node);
+	# A session that stays, so that its backend can be killed.
+	my $h = IPC::Run::start(
+		[
+			'psql', '-XAtq', '-d',
+			$node->connstr('postgres') . ' application_name=victim',
+			'-c', 'SELECT pg_sleep(600)'
+		],
+		'>', '/dev/null', '2>', '/dev/null');
+	$node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'victim'")
+	  or die 'the victim session did not start';
+	my $pid = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE application_name = 'victim'");
+	kill 'KILL', $pid;
+	eval { $h->finish };
+	$node->poll_query_until('postgres', 'SELECT 1', '1')
+	  or die 'the server did not come back';
+	ok(count_in_log($node, qr/terminated by signal 9: Killed/, $log_offset),
+		'a backend was killed and the server restarted');
+	return $log_offset;
+}
+
+# A checkpoint after the last renewal: crash recovery then replays no
+# reservation from WAL, so only the postmaster's memory can keep the floor.
+$node->safe_psql('postgres', 'CHECKPOINT');
+rmtree($node->data_dir . '/pg_snowflake');
+ok(!-e $node->data_dir . '/pg_snowflake', 'the state directory is gone');
+my $offset = crash_restart();
+my @after = next_ids($node, 1000);
+cmp_ok(min_of(@after), '>', max_of(@before),
+	'after the crash restart, IDs continue above every earlier one');
+ok(count_in_log($node, qr/was missing at a crash restart; recreated it/, $offset),
+	'the server log says the directory was recreated from the floor it held');
+ok(!count_in_log($node, qr/this is the first start/, $offset), 'it is not a first start');
+cmp_ok(read_state_file($node)->{reserved_until_ms}, '>=', id_ms(max_of(@after)),
+	'the recreated state file covers the new IDs');
+
+# A state file replaced by an older one while the server ran.
+my $older = read_raw(state_file($node));
+push @after, next_ids($node, 50_000);
+sleep 2;
+push @after, next_ids($node, 50_000);
+$node->safe_psql('postgres', 'CHECKPOINT');
+open my $fh, '>:raw', state_file($node) or die $!;
+print $fh $older;
+close $fh;
+$offset = crash_restart();
+my @last = next_ids($node, 1000);
+cmp_ok(min_of(@last), '>', max_of(@after),
+	'an older state file at a crash restart does not lower the floor');
+ok(count_in_log($node, qr/holds an older reservation than this server held/, $offset),
+	'and the server log says so');
+
+$node->stop;
+done_testing();
