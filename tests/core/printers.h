@@ -21,6 +21,10 @@ inline const char* Name(StatusCode c) {
       return "kCorrupt";
     case StatusCode::kIoError:
       return "kIoError";
+    case StatusCode::kOtherSystem:
+      return "kOtherSystem";
+    case StatusCode::kNotReplicated:
+      return "kNotReplicated";
   }
   return "StatusCode(?)";
 }
