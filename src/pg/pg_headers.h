@@ -22,6 +22,8 @@ extern "C" {
 #include "access/xlog_internal.h"
 #include "access/xloginsert.h"
 #include "access/xlogreader.h"
+#include "catalog/pg_control.h"
+#include "common/controldata_utils.h"
 #include "lib/stringinfo.h"
 #include "fmgr.h"
 #include "funcapi.h"

@@ -15,7 +15,9 @@
 #include "reservation_worker.h"
 
 #include "../core/clock.h"
+#include "../core/clock_guard.h"
 #include "../core/reservation.h"
+#include "settings.h"
 #include "shared_state.h"
 
 static constexpr long kWakeIntervalMs = 50;
@@ -36,6 +38,38 @@ void RegisterReservationWorker() {
   RegisterBackgroundWorker(&worker);
 }
 
+/*
+ * Reports what the clock guard did since the last look (clock_guard.h):
+ * every caller reads the guarded clock and may hold a forward jump, follow
+ * it after snowflake.clock_jump_hold, or see the clock come back; the
+ * counters in shared memory say which, and this worker logs it.
+ */
+static void LogClockGuardChanges(const SnowflakeShared* shared) {
+  static uint64 seen_held = 0, seen_followed = 0, seen_reverted = 0;
+  const snowflake::ClockGuardState& guard = shared->clock_guard;
+  const uint64 held = guard.jumps_held.load(std::memory_order_relaxed);
+  const uint64 followed = guard.jumps_followed.load(std::memory_order_relaxed);
+  const uint64 reverted = guard.jumps_reverted.load(std::memory_order_relaxed);
+  if (held != seen_held)
+    ereport(WARNING,
+            (errmsg("snowflake: system clock jumped %lld ms forward; IDs do not follow it yet",
+                    (long long)guard.held_jump_ms.load(std::memory_order_relaxed)),
+             errdetail("IDs keep the pace of the monotonic clock from before the jump, and "
+                       "nothing is reserved into it. If the clock comes back, nothing happened; "
+                       "if it stays for snowflake.clock_jump_hold (%d ms), IDs follow it.",
+                       clock_jump_hold_setting_ms),
+             errhint("Check the system clock and its time synchronisation.")));
+  if (followed != seen_followed)
+    ereport(LOG, (errmsg("snowflake: IDs follow the system clock's forward jump after it held "
+                         "for snowflake.clock_jump_hold")));
+  if (reverted != seen_reverted)
+    ereport(LOG, (errmsg("snowflake: the system clock came back from its forward jump; IDs "
+                         "follow it again")));
+  seen_held = held;
+  seen_followed = followed;
+  seen_reverted = reverted;
+}
+
 void snowflake_reservation_worker_main(Datum) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   /*
@@ -54,7 +88,9 @@ void snowflake_reservation_worker_main(Datum) {
   SnowflakeShared* shared = snowflake_shared;
   bool failing = false;
   for (;;) {
-    const int64 now_ms = snowflake_clock.NowMs();
+    if (shared != nullptr) LogClockGuardChanges(shared);
+    /* Peek: calls decide about clock jumps; renewing ahead never reserves into one. */
+    const int64 now_ms = snowflake_clock.PeekMs();
     /* With an unusable state file nothing is issued, so nothing is renewed. */
     if (shared != nullptr && shared->startup_status == StartupStatus::kReady &&
         snowflake::ShouldRenewAhead(shared->generator, now_ms)) {

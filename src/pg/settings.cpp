@@ -10,6 +10,7 @@
 int node_id_setting = kNodeIdUnset;
 int max_clock_drift_setting_ms = 10000;
 int promotion_margin_setting_ms = 3000;
+int clock_jump_hold_setting_ms = 60000;
 
 /*
  * The smallest snowflake.max_clock_drift: a start continues after the stored
@@ -41,6 +42,15 @@ void DefineSnowflakeSettings() {
       "was promoted (asynchronous replication lag). 0 trusts that every reservation arrived, "
       "which synchronous replication guarantees.",
       &promotion_margin_setting_ms, 3000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
+
+  DefineCustomIntVariable(
+      "snowflake.clock_jump_hold",
+      "How long a forward jump of the system clock is held before IDs follow it.",
+      "While a jump is held, IDs keep the pace of the monotonic clock from before it and "
+      "nothing is reserved into it; if the clock comes back, the jump leaves no trace. "
+      "0 follows jumps at once; -1 holds them until the clock comes back.",
+      &clock_jump_hold_setting_ms, 60000, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
       nullptr);
 
   MarkGUCPrefixReserved("snowflake");

@@ -1,9 +1,9 @@
 /*
  * settings.h: the snowflake.* configuration parameters.
  *
- * Owns: snowflake.node_id (PGC_POSTMASTER), snowflake.max_clock_drift and
- * snowflake.promotion_margin (PGC_SIGHUP). Each backend reads its own copy; PostgreSQL's GUC
- * machinery validates ranges and refuses SET or a reload of node_id.
+ * Owns: snowflake.node_id (PGC_POSTMASTER), snowflake.max_clock_drift,
+ * snowflake.promotion_margin and snowflake.clock_jump_hold (PGC_SIGHUP). Each backend reads its own
+ * copy; PostgreSQL's GUC machinery validates ranges and refuses SET or a reload of node_id.
  */
 #ifndef SNOWFLAKE_PG_SETTINGS_H
 #define SNOWFLAKE_PG_SETTINGS_H
@@ -14,6 +14,7 @@ constexpr int kNodeIdUnset = -1;
 extern int node_id_setting;
 extern int max_clock_drift_setting_ms;
 extern int promotion_margin_setting_ms;
+extern int clock_jump_hold_setting_ms;
 
 void DefineSnowflakeSettings();
 

@@ -19,7 +19,10 @@
 
 SnowflakeShared* snowflake_shared = nullptr;
 snowflake::PosixStateStore snowflake_state_store(SNOWFLAKE_STATE_DIRECTORY);
-snowflake::SystemClock snowflake_clock;
+snowflake::SystemClock snowflake_wall_clock;
+snowflake::MonotonicClock snowflake_monotonic_clock;
+snowflake::GuardedClock snowflake_clock(&snowflake_wall_clock, &snowflake_monotonic_clock,
+                                        &clock_jump_hold_setting_ms);
 
 /*
  * The postmaster's memory of the floor across crash restarts. Shared memory
@@ -89,6 +92,31 @@ static bool ArchiveRecoveryRequestedAtStart() {
   return stat(STANDBY_SIGNAL_FILE, &st) == 0 || stat(RECOVERY_SIGNAL_FILE, &st) == 0;
 }
 
+/*
+ * The floor of a cold start that finds no state directory. It cannot know
+ * what an earlier life of this data directory issued (the directory was
+ * lost, or left behind by pg_upgrade or a restore tool), but pg_control can
+ * bound it, with the same clock that stamped the IDs (to the second, so
+ * + 999 ms): every ID issued up to the latest checkpoint carried a
+ * millisecond at most the reservation window (1.5 s) past that clock, and
+ * IDs issued after it (after a crash) are under a reservation made before
+ * it, equally bounded, or under one renewed since, which crash recovery
+ * replays from WAL. So the first ID goes past checkpoint + 1 s + 1.5 s.
+ * Assumes the earlier server was not borrowing further ahead of its clock
+ * than the window at that checkpoint (README, "A start without state").
+ * -1 if pg_control cannot be read.
+ */
+static int64_t FloorFromLatestCheckpoint() {
+  bool crc_ok = false;
+  ControlFileData* control = get_controlfile(DataDir, &crc_ok);
+  if (control == nullptr || !crc_ok) return -1;
+  const int64_t checkpoint_unix_ms = int64_t{control->checkPointCopy.time} * 1000 + 999;
+  pfree(control);
+  const int64_t floor_ms =
+      checkpoint_unix_ms - snowflake::kEpochUnixMs + snowflake::kReserveAheadMs;
+  return std::clamp<int64_t>(floor_ms, 0, snowflake::kMaxTimestampMs);
+}
+
 static void RememberFloor(int, Datum arg) {
   const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
   const int64_t reserved = shared->generator.reserved_until_ms.load(std::memory_order_acquire);
@@ -151,15 +179,33 @@ static void LoadStateFile(SnowflakeShared* shared) {
       condition = ClassifyStartLead(floor_ms, &borrowing_event);
     }
   } else if (status.ok() && created) {
-    /* Nothing was ever issued: the floor is the start of the layout. */
-    persisted = snowflake::PersistedState{node_id, 0, system_identifier,
+    /*
+     * No state: a first start, or a state directory lost while the server
+     * was down. Either way no earlier ID lies past the latest checkpoint's
+     * bound, so start there.
+     */
+    const int64_t checkpoint_floor_ms = FloorFromLatestCheckpoint();
+    persisted = snowflake::PersistedState{node_id, std::max<int64_t>(checkpoint_floor_ms, 0),
+                                          system_identifier,
                                           archive_recovery ? snowflake::kStatePromotionPending : 0};
-    status = snowflake_state_store.Save(persisted);
+    if (checkpoint_floor_ms < 0)
+      status = snowflake::Status::Error(snowflake::StatusCode::kIoError,
+                                        "pg_control could not be read to bound earlier IDs", EIO);
+    else
+      status = snowflake_state_store.Save(persisted);
     if (status.ok()) {
-      floor_ms = 0;
-      ereport(LOG, (errmsg("snowflake: created \"%s\"; this is the first start of snowflake "
-                           "on this server",
-                           snowflake_state_store.file_path())));
+      floor_ms = persisted.reserved_until_ms;
+      ereport(LOG, (errmsg("snowflake: created \"%s\"; no state was found, so this is the first "
+                           "start of snowflake on this server, or its state directory was lost",
+                           snowflake_state_store.file_path()),
+                    errdetail("IDs start after the latest checkpoint (plus the reservation "
+                              "window), past every ID an earlier start could have issued.")));
+      /* Up to 2.5 s ahead right after a checkpoint: expected, not a clock event. */
+      const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
+      if (lead_ms > max_clock_drift_setting_ms)
+        condition = ClassifyStartLead(floor_ms, &borrowing_event);
+      else if (lead_ms > 0)
+        condition = snowflake::ClockCondition::kBorrowing;
     }
   } else if (status.ok()) {
     status = snowflake_state_store.Load(&persisted);
@@ -251,6 +297,8 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
+    snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
+                              snowflake_monotonic_clock.NowMs());
     /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
     if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
     ConditionVariableInit(&shared->renewal_done);
@@ -259,6 +307,7 @@ static void SnowflakeShmemStartup() {
   }
   LWLockRelease(AddinShmemInitLock);
   snowflake_shared = shared;
+  snowflake_clock.Attach(&shared->clock_guard);
 }
 
 void InstallSharedStateHooks() {

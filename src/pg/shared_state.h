@@ -26,6 +26,7 @@
 #define SNOWFLAKE_PG_SHARED_STATE_H
 
 #include "../core/clock.h"
+#include "../core/clock_guard.h"
 #include "../core/generator.h"
 #include "../core/posix_state_store.h"
 #include "../core/status.h"
@@ -40,6 +41,7 @@ enum class StartupStatus : int32_t {
 
 struct SnowflakeShared {
   snowflake::GeneratorState generator;
+  snowflake::ClockGuardState clock_guard; /* read by every caller; logged by the writer */
   LWLock* lock;
   ConditionVariable renewal_done; /* broadcast after every renewal */
   StartupStatus startup_status;
@@ -58,9 +60,17 @@ struct SnowflakeShared {
 /* NULL unless the library was loaded through shared_preload_libraries. */
 extern SnowflakeShared* snowflake_shared;
 
-/* The wall clock, shared by all glue code: one object, so that no frame that
- * can reach ereport(ERROR) owns a Clock with a destructor. */
-extern snowflake::SystemClock snowflake_clock;
+/*
+ * The clock IDs are stamped with: the wall clock, guarded against forward
+ * jumps (src/core/clock_guard.h; attached to shared memory at start-up,
+ * held for snowflake.clock_jump_hold). One object shared by all glue code,
+ * so that no frame that can reach ereport(ERROR) owns a Clock with a
+ * destructor. snowflake_wall_clock and snowflake_monotonic_clock are its two
+ * sources.
+ */
+extern snowflake::GuardedClock snowflake_clock;
+extern snowflake::SystemClock snowflake_wall_clock;
+extern snowflake::MonotonicClock snowflake_monotonic_clock;
 
 /* The state file store; every process uses its own copy of this object. */
 extern snowflake::PosixStateStore snowflake_state_store;

@@ -89,4 +89,24 @@ ok(count_in_log($node, qr/holds an older reservation than this server held/, $of
 	'and the server log says so');
 
 $node->stop;
+
+# A cold start without a state directory (lost while the server was down, or
+# left behind by pg_upgrade or a restore tool), with the clock set back 5 s
+# while down: IDs start past the latest checkpoint in pg_control, so above
+# every earlier one.
+my $cold = snowflake_node('cold_start', 13);
+start_node($cold);
+$cold->safe_psql('postgres', 'CREATE EXTENSION snowflake');
+my @cold_before = next_ids($cold, 50_000);
+$cold->stop;
+rmtree($cold->data_dir . '/pg_snowflake');
+$offset = log_size($cold);
+start_node($cold, clock => '-5');
+my @cold_after = next_ids($cold, 1000);
+cmp_ok(min_of(@cold_after), '>', max_of(@cold_before),
+	'a cold start without state, clock 5 s back: IDs above every earlier one');
+ok(count_in_log($cold, qr/no state was found/, $offset), 'the server log says no state was found');
+like(snowflake_status($cold)->{state}, qr/^ready$/, 'and it is ready');
+$cold->stop;
+
 done_testing();

@@ -68,7 +68,7 @@ sub snowflake_node
 
 # Environment for a server whose wall clock is shifted:
 #   clock => '-3600'   a fixed offset in libfaketime's relative format
-#   clock_file => path a FAKETIME_TIMESTAMP_FILE, re-read at most every second,
+#   clock_file => path a FAKETIME_TIMESTAMP_FILE, re-read at every clock read,
 #                      so the clock can be moved while the server runs
 sub _faketime_env
 {
@@ -85,7 +85,11 @@ sub _faketime_env
 	else
 	{
 		$env{FAKETIME_TIMESTAMP_FILE} = $opts{clock_file};
-		$env{FAKETIME_CACHE_DURATION} = '1';
+		# Re-read at every clock read. With a cache (FAKETIME_CACHE_DURATION),
+		# libfaketime 0.9.10 never refreshes it in a process that also reads
+		# CLOCK_MONOTONIC often, as the reservation writer does (it compares
+		# the two clocks to catch forward jumps).
+		$env{FAKETIME_NO_CACHE} = '1';
 	}
 	return %env;
 }
@@ -103,10 +107,11 @@ sub start_node
 	local $ENV{FAKETIME};
 	local $ENV{FAKETIME_TIMESTAMP_FILE};
 	local $ENV{FAKETIME_CACHE_DURATION};
+	local $ENV{FAKETIME_NO_CACHE};
 	local $ENV{FAKETIME_DONT_FAKE_MONOTONIC};
 	delete @ENV{
 		qw(LD_PRELOAD FAKETIME FAKETIME_TIMESTAMP_FILE FAKETIME_CACHE_DURATION
-		  FAKETIME_DONT_FAKE_MONOTONIC)
+		  FAKETIME_NO_CACHE FAKETIME_DONT_FAKE_MONOTONIC)
 	};
 	@ENV{ keys %ft } = values %ft;
 	return $node->start(%opts);
