@@ -168,7 +168,7 @@ FROM t
 CROSS JOIN big
 LEFT JOIN bench_summary s
   ON s.section = t.section AND s.metric = t.metric AND s.clients = t.clients
- AND (s.section NOT IN ('bulk', 'bulk2', 'sync_bulk') OR s.n = big.n);
+ AND (s.section NOT IN ('bulk', 'bulk2') OR s.n = big.n);
 
 -- Markdown for bench/results/summary.md ------------------------------------
 

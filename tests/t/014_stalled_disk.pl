@@ -24,6 +24,8 @@ system('cc', '-shared', '-fPIC', '-O2', '-o', $shim, "$FindBin::RealBin/shim/sta
 	'-ldl') == 0
   or BAIL_OUT('cannot build the fsync-stalling shim with cc');
 my $flag = "$tmp/stall";
+# However the test ends, the disk answers again, so the server can stop.
+END { unlink $flag if defined $flag; }
 
 my $node = snowflake_node('stalled_disk', 15);
 {
@@ -40,9 +42,15 @@ close $fh;
 my $flood = 'SELECT count(snowflake_next_id()) FROM (SELECT generate_series(1, 1e10)) s';
 
 my $t0 = time();
-my ($ret, $out, $err) = $node->psql('postgres',
-	"\\set VERBOSITY verbose\nSET statement_timeout = '3s';\n$flood");
+# Bounded, so that an uninterruptible wait fails the test instead of hanging it.
+my $timed_out = 0;
+my ($ret, $out, $err) = $node->psql(
+	'postgres',
+	"\\set VERBOSITY verbose\nSET statement_timeout = '3s';\n$flood",
+	timeout => 30,
+	timed_out => \$timed_out);
 my $took = time() - $t0;
+ok(!$timed_out, 'the call did not hang');
 isnt($ret, 0, 'with the disk stalled, calls stop at the end of the window');
 like($err, qr/ERROR:  57014: canceling statement due to statement timeout/,
 	'statement_timeout ends the wait');
@@ -56,7 +64,7 @@ for my $how (qw(pg_cancel_backend pg_terminate_backend))
 			'psql', '-XAtq', '-d',
 			$node->connstr('postgres') . " application_name=$how", '-c', $flood
 		],
-		\$in, \$o, \$e);
+		\$in, \$o, \$e, IPC::Run::timeout(30));
 	$node->poll_query_until('postgres',
 		"SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = '$how' "
 		  . "AND state = 'active' AND wait_event IS NOT NULL")
