@@ -54,6 +54,7 @@ int64_t GuardedTime(ClockGuardState* state, int64_t wall_ms, int64_t monotonic_m
   // A forward jump beyond anywhere the clock has been.
   if (hold_ms == 0) {
     RaiseMaxOffset(state, offset);
+    EndHold(state, &state->jumps_followed);
     return wall_ms;
   }
   int64_t since = state->held_since_ms.load(std::memory_order_relaxed);
@@ -84,7 +85,9 @@ int64_t PeekGuardedTime(const ClockGuardState* state, int64_t wall_ms, int64_t m
 
 int64_t MonotonicClock::NowMs() {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  // BOOTTIME, not MONOTONIC: it keeps counting while the system is
+  // suspended, so the wall clock's correct jump after a resume is no jump.
+  clock_gettime(CLOCK_BOOTTIME, &ts);
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 

@@ -7,7 +7,7 @@
 // Why: a wall clock set far forward by mistake (a typo in `date`, a bad NTP
 // source, a VM restored with a wrong time) would stamp IDs, and reserve a
 // floor, in the future; once the clock is corrected, every call fails until
-// real time reaches that floor. CLOCK_MONOTONIC never jumps (NTP slews it
+// real time reaches that floor. CLOCK_BOOTTIME never jumps (NTP slews it
 // like the wall clock, but never steps it), so wall - monotonic is constant
 // while nothing steps the wall clock. The guard remembers the largest value
 // it has trusted (max_offset_ms) and reads the wall clock as it is unless it
@@ -62,7 +62,9 @@ int64_t GuardedTime(ClockGuardState* state, int64_t wall_ms, int64_t monotonic_m
 // not start, end or trust a hold (the reservation writer renews against it).
 int64_t PeekGuardedTime(const ClockGuardState* state, int64_t wall_ms, int64_t monotonic_ms);
 
-// CLOCK_MONOTONIC in milliseconds (its own origin, never stepped).
+// CLOCK_BOOTTIME in milliseconds: monotonic (never stepped, slewed by NTP
+// like the wall clock) and, unlike CLOCK_MONOTONIC, counting time spent
+// suspended, so a resume is not mistaken for a jump. Its own origin (boot).
 class MonotonicClock final : public Clock {
  public:
   int64_t NowMs() override;

@@ -25,10 +25,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 }
 
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
-  int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
-  while (reserved < floor_ms && !state->reserved_until_ms.compare_exchange_weak(
-                                    reserved, floor_ms, std::memory_order_acq_rel)) {
-  }
+  // last_issued first: once it is past the floor, no caller can issue inside
+  // the floor's milliseconds, whatever reserved_until says meanwhile.
   const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   while (last < wanted &&
@@ -36,6 +34,10 @@ void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms)
   }
   // A raised floor is not activity: the renewer still waits for an ID.
   if (last < wanted) state->start_last_issued.store(wanted, std::memory_order_relaxed);
+  int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
+  while (reserved < floor_ms && !state->reserved_until_ms.compare_exchange_weak(
+                                    reserved, floor_ms, std::memory_order_acq_rel)) {
+  }
 }
 
 Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, int64_t max_drift_ms,

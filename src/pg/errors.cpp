@@ -78,7 +78,8 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
              errdetail("Its system identifier is not this cluster's (see the server log). A state "
                        "file copied from another server says nothing about the IDs of this one, "
                        "and this data directory may be a copy running beside that server."),
-             errhint("If this cluster replaces that one (pg_upgrade), follow \"Upgrading\" in "
+             errhint("If this cluster replaces that one (pg_upgrade), see \"Copies of a data "
+                     "directory\" in "
                      "the snowflake README; otherwise follow \"Recovering the state file\".")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),

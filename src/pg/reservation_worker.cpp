@@ -45,11 +45,19 @@ void RegisterReservationWorker() {
  * counters in shared memory say which, and this worker logs it.
  */
 static void LogClockGuardChanges(const SnowflakeShared* shared) {
-  static uint64 seen_held = 0, seen_followed = 0, seen_reverted = 0;
   const snowflake::ClockGuardState& guard = shared->clock_guard;
   const uint64 held = guard.jumps_held.load(std::memory_order_relaxed);
   const uint64 followed = guard.jumps_followed.load(std::memory_order_relaxed);
   const uint64 reverted = guard.jumps_reverted.load(std::memory_order_relaxed);
+  /* A restarted worker starts from what is already counted, not from zero. */
+  static bool started = false;
+  static uint64 seen_held, seen_followed, seen_reverted;
+  if (!started) {
+    started = true;
+    seen_held = held;
+    seen_followed = followed;
+    seen_reverted = reverted;
+  }
   if (held != seen_held)
     ereport(WARNING,
             (errmsg("snowflake: system clock jumped %lld ms forward; IDs do not follow it yet",

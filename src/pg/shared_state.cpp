@@ -152,20 +152,28 @@ static void LoadStateFile(SnowflakeShared* shared) {
   bool borrowing_event = false;
   bool promotion_pending = archive_recovery;
 
-  /* Without a node id nothing is issued, so the disk is not touched. */
+  /*
+   * Without a node id nothing is issued, so the disk is not touched; but a
+   * standby keeps the floor it replays whatever its node id (it may be given
+   * one before it is promoted), so in archive recovery the file is used.
+   * Its node id field then names the IDs the floor covers: 0 until replay
+   * writes the primary's.
+   */
+  const bool use_state = node_id != kNodeIdUnset || archive_recovery;
+  const int32_t file_node_id = node_id != kNodeIdUnset ? node_id : 0;
   bool created = false;
   snowflake::Status status = snowflake::Status::Ok();
-  if (node_id != kNodeIdUnset) status = snowflake_state_store.EnsureDirectory(&created);
+  if (use_state) status = snowflake_state_store.EnsureDirectory(&created);
 
   snowflake::PersistedState persisted{};
-  if (node_id == kNodeIdUnset) {
+  if (!use_state) {
     /* nothing to load */
   } else if (status.ok() && created && remembered_floor_ms >= 0) {
     /*
      * The directory went missing while the server ran, and this is a crash
      * restart: not a first start. The postmaster still knows the floor.
      */
-    persisted = snowflake::PersistedState{node_id, remembered_floor_ms, system_identifier,
+    persisted = snowflake::PersistedState{file_node_id, remembered_floor_ms, system_identifier,
                                           archive_recovery ? snowflake::kStatePromotionPending : 0};
     status = snowflake_state_store.Save(persisted);
     if (status.ok()) {
@@ -185,7 +193,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
      * bound, so start there.
      */
     const int64_t checkpoint_floor_ms = FloorFromLatestCheckpoint();
-    persisted = snowflake::PersistedState{node_id, std::max<int64_t>(checkpoint_floor_ms, 0),
+    persisted = snowflake::PersistedState{file_node_id, std::max<int64_t>(checkpoint_floor_ms, 0),
                                           system_identifier,
                                           archive_recovery ? snowflake::kStatePromotionPending : 0};
     if (checkpoint_floor_ms < 0)
@@ -233,6 +241,12 @@ static void LoadStateFile(SnowflakeShared* shared) {
                                  "the one it held",
                                  snowflake_state_store.file_path())));
         floor_ms = remembered_floor_ms;
+        /* On disk before anything else: a power loss now must not lose it. */
+        snowflake::PersistedState raised = persisted;
+        raised.reserved_until_ms = floor_ms;
+        raised.system_identifier = system_identifier;
+        status = snowflake_state_store.Save(raised);
+        if (status.ok()) persisted = raised;
       }
       promotion_pending = archive_recovery || (persisted.flags & snowflake::kStatePromotionPending);
       /*
@@ -242,7 +256,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
        * server's own file with another node id means the setting changed.
        */
       const bool own_file = !(persisted.flags & snowflake::kStateReplayed) && !archive_recovery;
-      if (own_file && persisted.node_id != node_id)
+      if (status.ok() && own_file && persisted.node_id != node_id)
         ereport(WARNING,
                 (errmsg("snowflake: state file \"%s\" was written with node id %d, now running "
                         "as node id %d",
@@ -279,8 +293,9 @@ static void LoadStateFile(SnowflakeShared* shared) {
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
-  shared->promotion_pending = promotion_pending && node_id != kNodeIdUnset;
-  if (status.ok() && floor_ms >= 0 && shared->promotion_pending)
+  shared->promotion_pending = promotion_pending;
+  shared->replayed_floor_ms.store(std::max<int64_t>(floor_ms, 0), std::memory_order_relaxed);
+  if (status.ok() && floor_ms >= 0 && shared->promotion_pending.load())
     snowflake::RaiseFloor(&shared->generator, floor_ms, floor_ms + promotion_margin_setting_ms);
   if (borrowing_event) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
 }
@@ -341,44 +356,65 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
   SnowflakeShared* shared = snowflake_shared;
   if (shared == nullptr) return;
   const int64_t start_after_ms =
-      reserved_until_ms + (shared->promotion_pending ? promotion_margin_setting_ms : 0);
+      reserved_until_ms + (shared->promotion_pending.load() ? promotion_margin_setting_ms : 0);
   snowflake::RaiseFloor(&shared->generator, reserved_until_ms, start_after_ms);
+  int64_t seen = shared->replayed_floor_ms.load(std::memory_order_relaxed);
+  while (seen < reserved_until_ms &&
+         !shared->replayed_floor_ms.compare_exchange_weak(seen, reserved_until_ms)) {
+  }
 
   /* An unusable or never-loaded file is never rewritten by replay. */
-  if (shared->startup_status != StartupStatus::kReady || node_id_setting == kNodeIdUnset) return;
+  if (shared->startup_status != StartupStatus::kReady) return;
+  if (node_id_setting == kNodeIdUnset && !shared->promotion_pending.load()) return; /* not loaded */
 
   /* Keep the file current, so that a restarted standby keeps the floor too. */
-  static bool failing = false;
   AcquireRenewalLock(shared);
   const snowflake::PersistedState replayed{
       record_node_id, shared->generator.reserved_until_ms.load(std::memory_order_acquire),
       GetSystemIdentifier(),
-      snowflake::kStateReplayed |
-          (shared->promotion_pending ? snowflake::kStatePromotionPending : 0u)};
+      /* Replayed: another server's floor (a primary's); our own records (crash
+         recovery) keep the file this server's own. */
+      (record_node_id != node_id_setting ? snowflake::kStateReplayed : 0u) |
+          (shared->promotion_pending.load() ? snowflake::kStatePromotionPending : 0u)};
   const snowflake::Status status = snowflake_state_store.Save(replayed);
   ReleaseRenewalLock(shared);
-  if (!status.ok() && !failing) {
+  if (!status.ok()) {
+    /*
+     * Fail closed: a standby that goes on without the floor on disk could
+     * let a restartpoint recycle the WAL that holds it, and forget it at its
+     * next start. Stopping replay here keeps the record for the next try.
+     */
     errno = status.sys_errno;
-    ereport(WARNING,
+    ereport(FATAL,
             (errcode_for_file_access(),
              errmsg("snowflake: could not write the replayed reservation to \"%s\": %s: %m",
                     snowflake_state_store.file_path(), status.what),
-             errdetail("The floor is kept in shared memory and in WAL; the state file holds an "
-                       "older one until a write succeeds."),
-             errhint("Free space on, or restore write access to, that file system.")));
-  } else if (status.ok() && failing) {
-    ereport(LOG, (errmsg("snowflake: replayed reservations are written again")));
+             errdetail("Replay stops so that the WAL holding the reservation is kept."),
+             errhint("Free space on, or restore write access to, that file system, and start "
+                     "the server again.")));
   }
-  failing = !status.ok();
+}
+
+void ApplyPromotionMargin(SnowflakeShared* shared) {
+  if (!shared->promotion_pending.load() || RecoveryInProgress()) return;
+  const int64_t replayed = shared->replayed_floor_ms.load(std::memory_order_relaxed);
+  snowflake::RaiseFloor(&shared->generator, replayed, replayed + promotion_margin_setting_ms);
 }
 
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
                                          int64_t needed_ms) {
   AcquireRenewalLock(shared);
+  /* After a promotion: the margin as configured now (it may have been raised for it). */
+  ApplyPromotionMargin(shared);
   /* Visible in pg_stat_activity while the file is written and synced. */
   pgstat_report_wait_start(PG_WAIT_EXTENSION);
   snowflake::Status status = snowflake::RenewReservation(
       &shared->generator, snowflake_reservation_store, now_ms, needed_ms);
+  /* The margin is durable now (the file's pending mark is cleared with it). */
+  if (status.ok() && shared->promotion_pending.load() && !RecoveryInProgress() &&
+      shared->generator.reserved_until_ms.load() >=
+          snowflake::LastIssuedMs(shared->generator.last_issued.load()))
+    shared->promotion_pending.store(false);
   pgstat_report_wait_end();
   ReleaseRenewalLock(shared);
   return status;

@@ -16,9 +16,10 @@
  *     lock itself: others try it without waiting and sleep on
  *     renewal_done, a condition variable, which is interruptible (cancel,
  *     statement_timeout, termination, shutdown).
- *   - startup_status, the error fields and promotion_pending are written
- *     once, by the postmaster, before any backend exists; afterwards they
- *     are read-only.
+ *   - startup_status and the error fields are written once, by the
+ *     postmaster, before any backend exists; afterwards they are read-only.
+ *     promotion_pending is set by the postmaster and cleared, under the
+ *     renewal lock, by the first renewal after a promotion.
  *   - WAL replay (the startup process) raises the floor with the core's
  *     RaiseFloor (compare-and-swap) and writes the state file under lock.
  */
@@ -51,7 +52,9 @@ struct SnowflakeShared {
    * floors get snowflake.promotion_margin added, so a promoted standby starts
    * that far past its old primary's last replayed reservation.
    */
-  bool promotion_pending;
+  std::atomic<bool> promotion_pending; /* cleared by the first renewal after promotion */
+  /* The highest reservation read from the state file or replayed (no margin). */
+  std::atomic<int64_t> replayed_floor_ms;
   snowflake::StatusCode state_error_code;
   int state_error_errno;
   char state_error_what[128];
@@ -83,6 +86,13 @@ void InstallSharedStateHooks();
  * floor in shared memory and keeps the state file current.
  */
 void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms);
+
+/*
+ * After a promotion (promotion_pending, out of recovery), raises the floor to
+ * the replayed floor plus snowflake.promotion_margin as it is set now; called
+ * under the renewal lock before every renewal (idempotent).
+ */
+void ApplyPromotionMargin(SnowflakeShared* shared);
 
 /* Takes the lock, renews, releases; returns the store's status. */
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
