@@ -11,7 +11,7 @@
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
@@ -35,7 +35,8 @@ src/core/%.o: src/core/%.cpp
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
-REGRESS = functions decode errors labels table_default parallel settings privileges
+REGRESS = functions decode errors labels table_default parallel settings privileges type \
+	next_ids convert_column upgrade advance_past
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/regress/preloaded.conf \
 	--load-extension=snowflake
 REGRESS_NO_NODE_ID = node_id_unset

@@ -5,8 +5,9 @@
 // that turns (last issued, clock, reservation) into the next ID.
 //
 // Locking rules:
-//   - last_issued is advanced only by compare-and-swap in NextId(); any number
-//     of threads or processes may call NextId() at once, without a lock.
+//   - last_issued is advanced only by compare-and-swap, in NextId() (one ID),
+//     NextIdRun() (a run of IDs of one millisecond) and RaiseFloor(); any
+//     number of threads or processes may call them at once, without a lock.
 //   - reserved_until_ms only grows, and only after the new value is durable;
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
@@ -112,7 +113,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 // start_after_ms (>= floor_ms), and reserved_until becomes at least floor_ms,
 // which the caller has made durable (a replayed WAL record is). Never lowers
 // either. Used by WAL replay on a standby and in crash recovery, where the
-// floor can come from another server (the old primary).
+// floor can come from another server (the old primary), and by
+// snowflake_advance_past() after its renewal made floor_ms durable.
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms);
 
 enum class NextIdOutcome {
@@ -150,6 +152,23 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, i
 
 // The hot path: one clock read, one compare-and-swap, no lock, no allocation.
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms);
+
+// A run of consecutive IDs: first_id, first_id + 1, ..., first_id + count - 1,
+// all of one millisecond (the sequence numbers next_seq .. next_seq + count - 1).
+struct NextIdRunResult {
+  NextIdResult first;  // outcome, first.id (kIssued only) and the clock facts
+  int32_t count;       // 1..max_count when kIssued, else 0
+};
+
+// Claims up to max_count (>= 1) IDs with one compare-and-swap: as many as are
+// left in the millisecond NextId() would use now, so a run never crosses a
+// millisecond. Every rule of NextId() holds for the whole run: the run's
+// millisecond is the one NextId() would pick (the clock, or borrowing with its
+// pacing), within max_drift_ms of the clock, reserved, inside the layout; a
+// full millisecond is kSequenceExhausted (wait for the clock) as in NextId().
+// The run is greater than every ID issued before it.
+NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
+                          int32_t max_count);
 
 }  // namespace snowflake
 
