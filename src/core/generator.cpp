@@ -202,13 +202,15 @@ NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift
       result.id = ComposeId(plan.candidate_ms, state->node_id, first_seq);
       run.count = count;
       result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
     } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
       state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
       result.condition = ClockCondition::kTooFarBehind;
-    } else {
-      return run;  // no statement about the clock
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(last, true), result.condition);
     }
-    result.condition_changed = NoteClockCondition(state, result.condition);
+    // Any other outcome makes no statement about the clock.
     return run;
   }
 }
