@@ -11,10 +11,12 @@
 #   make deb-test             make deb, then install it on a clean Debian 12 and use it
 #   make dist                 the PGXN release archive, from git HEAD
 #   make pgxn-check           META.json against the PGXN meta spec
+#   make fuzz                 libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (default 30)
+#   make soak DURATION=600    crash/clock/disk soak test in seconds (not part of make test)
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 # The version, in one place: default_version in snowflake.control. The
@@ -50,7 +52,8 @@ src/core/%.o: src/core/%.cpp
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
-REGRESS = functions decode errors labels table_default parallel settings
+REGRESS = functions decode errors labels table_default parallel settings privileges type \
+	next_ids convert_column upgrade advance_past
 REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/regress/preloaded.conf \
 	--load-extension=snowflake
 REGRESS_NO_NODE_ID = node_id_unset
@@ -97,7 +100,7 @@ installcheck-tap:
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench format format-check lint test-all-versions deb deb-test dist pgxn-check
+.PHONY: demo test bench fuzz soak format format-check lint test-all-versions deb deb-test dist pgxn-check
 demo:
 	scripts/demo.sh
 
@@ -127,12 +130,18 @@ dist:
 
 pgxn-check:
 	python3 tests/pgxn/check_meta.py
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30) scripts/fuzz.sh
+
+soak:
+	SOAK_DURATION=$(or $(DURATION),600) scripts/soak.sh
 
 format:
-	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format -i src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp tests/fuzz/*.cpp
 
 format-check:
-	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp
+	clang-format --dry-run --Werror src/core/*.h src/core/*.cpp src/pg/*.h src/pg/*.cpp tests/core/*.cpp \
+	  tests/fuzz/*.cpp
 
 # clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
 lint:

@@ -168,6 +168,27 @@ ratio to \`SELECT 1\` in the same rounds; the bulk statement timed by its IDs' o
 $(bench_psql -c "SELECT bench_md('sync_pgbench')")
 
 $(bench_psql -c "SELECT bench_md('sync_bulk')")
+
+## 8. Batches: snowflake_next_ids(1000) against 1000 calls of snowflake_next_id() (IDs/s)
+
+\`SELECT count(*) FROM snowflake_next_ids(1000)\` against
+\`SELECT count(snowflake_next_id()) FROM generate_series(1, 1000)\`, \`pgbench -M prepared\`,
+${pgbench_rounds} rounds of ${pgbench_seconds} s, interleaved; ratio to the 1000 calls.
+
+$(bench_psql -c "SELECT bench_md_grid('batch', 'IDs from')")
+
+### CPU time per ID (server and pgbench, µs; ratio = 1000 calls' / this)
+
+$(bench_psql -c "SELECT bench_md_grid('batch_cpu', 'IDs from')")
+
+## 9. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)
+
+1000 rows per statement, both keys filled by \`DEFAULT snowflake_next_id()\`,
+synchronous_commit=off, 1 client; ratio to the bigint column.
+
+$(bench_psql -c "SELECT bench_md('type')")
+
+$(bench_psql -c "SELECT bench_md('type_cpu')")
 MD
 }
 

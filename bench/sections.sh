@@ -307,6 +307,60 @@ bench_insert() {
   bench_psql -c "TRUNCATE ins_client, ins_snowflake, ins_bigserial, ins_uuid"
 }
 
+# 8. Batches: snowflake_next_ids(1000) against 1000 calls of
+# snowflake_next_id() in one statement, pgbench -M prepared, 1 and 2 clients
+# (1000 IDs per transaction; two clients share the layout's cap).
+bench_batch() {
+  section_header "8. batches: snowflake_next_ids(1000) / 1000 x snowflake_next_id()," \
+    "${pgbench_rounds} rounds of ${pgbench_seconds} s, interleaved"
+  local -A label=(
+    [next_id_x1000.sql]="1000 x snowflake_next_id()"
+    [next_ids_1000.sql]="snowflake_next_ids(1000)"
+  )
+  local files=(next_id_x1000.sql next_ids_1000.sql)
+  local round clients file tps cpu out
+  if ((warmup_seconds > 0)); then
+    for file in "${files[@]}"; do run_pgbench "$file" 1 "$warmup_seconds" >/dev/null; done
+  fi
+  for ((round = 1; round <= pgbench_rounds; round++)); do
+    for clients in 1 2; do
+      for file in $(rotate "$round" "${files[@]}"); do
+        out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
+        read -r tps cpu <<<"$out"
+        record batch "${label[$file]}" "$clients" 1000 "$round" "$(calc "$tps * 1000")" IDs/s
+        record batch_cpu "${label[$file]}" "$clients" 1000 "$round" "$(calc "$cpu / 1000")" \
+          "µs CPU/ID"
+      done
+    done
+  done
+}
+
+# 9. The snowflake type's cost: INSERT of 1000 rows per statement into a
+# snowflake key against the same into a bigint key, both filled by
+# snowflake_next_id() (the assignment cast is binary: no function call).
+bench_type() {
+  section_header "9. INSERT into a snowflake column / a bigint column, synchronous_commit=off," \
+    "${insert_rounds} rounds of ${insert_seconds} s, interleaved"
+  local -A label=(
+    [ins_snowflake]="bigint column"
+    [ins_snowflake_type]="snowflake column"
+  )
+  local tables=(ins_snowflake ins_snowflake_type)
+  local round table tps cpu out
+  if ((warmup_seconds > 0)); then
+    for table in "${tables[@]}"; do insert_run "$table" 1 "$warmup_seconds" >/dev/null; done
+  fi
+  for ((round = 1; round <= insert_rounds; round++)); do
+    for table in $(rotate "$round" "${tables[@]}"); do
+      out=$(insert_run "$table" 1 "$insert_seconds")
+      read -r tps cpu <<<"$out"
+      record type "${label[$table]}" 1 1000 "$round" "$(calc "$tps * 1000")" rows/s
+      record type_cpu "${label[$table]}" 1 1000 "$round" "$(calc "$cpu / 1000")" "µs CPU/row"
+    done
+  done
+  bench_psql -c "TRUNCATE ins_snowflake, ins_snowflake_type"
+}
+
 # 5. Google Benchmark of the core (bench/core), built in the server's scratch
 # directory; every repetition becomes one row, in ns per ID.
 bench_core() {

@@ -4,9 +4,9 @@
 # user would, adds the two lines to postgresql.conf, restarts, and checks
 # that the extension works and keeps its promise across a restart; then
 # removes the package and checks that it is gone.
-#   deb-smoke-test.sh PATH/postgresql-15-snowflake_VERSION_ARCH.deb
+#   deb-smoke-test.sh PATH/postgresql-15-snowflake_VERSION_ARCH.deb EXTVERSION
 set -euo pipefail
-deb=$1
+deb=$1 extversion=$2
 major=15
 cluster=main
 conf=/etc/postgresql/$major/$cluster/postgresql.conf
@@ -39,7 +39,7 @@ CONF
 pg_ctlcluster "$major" "$cluster" restart 2>/dev/null || pg_ctlcluster "$major" "$cluster" start
 
 sql "CREATE EXTENSION snowflake"
-check "extension version" "1.0" "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'snowflake'")"
+check "extension version" "$extversion" "$(sql "SELECT extversion FROM pg_extension WHERE extname = 'snowflake'")"
 # The postmaster starts the worker once the server accepts connections. It
 # has no database connection, so it is not in pg_stat_activity: look for its
 # process title.

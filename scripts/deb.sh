@@ -69,4 +69,5 @@ rootfs_ensure bookworm-clean-pg15 bookworm postgresql-15
 echo "root file system: $ROOTFS ($([[ $ROOTFS_SECONDS -eq 0 ]] && echo cached || echo "built in ${ROOTFS_SECONDS}s"))"
 deb15=$(ls "$out"/postgresql-15-snowflake_*.deb)
 rootfs_run "$ROOTFS" --ro "$out" /snowflake-deb --ro "$repo/scripts" /snowflake-scripts -- \
-  /snowflake-scripts/deb-smoke-test.sh "/snowflake-deb/$(basename "$deb15")"
+  /snowflake-scripts/deb-smoke-test.sh "/snowflake-deb/$(basename "$deb15")" \
+  "$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" snowflake.control)"

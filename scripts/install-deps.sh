@@ -18,7 +18,8 @@ build=(make g++ postgresql-"$major" postgresql-server-dev-"$major")
 # python3-etcd, which its package stopped pulling in with Debian 13.
 suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server patroni python3-etcd python3-psycopg2)
 # python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
-test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema)
+test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
+  clang libclang-rt-14-dev)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.

@@ -13,3 +13,7 @@ BEGIN
 EXCEPTION WHEN object_not_in_prerequisite_state THEN
   RAISE NOTICE 'SQLSTATE %: %', SQLSTATE, SQLERRM;
 END $$;
+-- 1.1: the batch and the floor refuse without a node id too.
+SELECT snowflake_next_ids(3);
+SELECT snowflake_advance_past(1);
+SELECT '384714070210670592'::snowflake AS type_works;

@@ -8,6 +8,10 @@
 --   pgbench_cpu, insert_cpu (CPU time of server and pgbench per transaction
 --            or row; lower is better): ratio = the baseline's median / this
 --            median, so that 1 means "costs the same" and 0.9 "10% dearer"
+--   batch    ratio = median IDs/s / median IDs/s of 1000 x snowflake_next_id(),
+--            same clients
+--   type     ratio = median rows/s / median rows/s of the bigint column
+--   batch_cpu, type_cpu: as the other _cpu sections, to the same baselines
 --   bulk, bulk2, bound (IDs/s) and core: ratio to the layout's cap of
 --            4,096,000 IDs/s (core: 244.140625 ns/ID over the ns per ID)
 -- ratio_min and ratio_max: for pgbench and insert (and their _cpu), the lowest and highest
@@ -20,7 +24,7 @@ CREATE FUNCTION bench_order(section text, metric text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
                                        'insert_cpu', 'core', 'reservations', 'sync_pgbench',
-                                       'sync_bulk'], section), 99) * 100
+                                       'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() default', 'snowflake_next_id() sustained',
@@ -29,7 +33,9 @@ LANGUAGE sql IMMUTABLE AS $$
            'time before the first ID', 'literal statement at most (cap)',
            'NextId step (fake clock)', 'NextId with SystemClock (waits at cap)',
            'SystemClock::NowMs() (clock read)', 'PlanNext() (decision only)',
-           'reservation writes/s, 1 session', 'reservation writes/s, 2 sessions'], metric), 99)
+           'reservation writes/s, 1 session', 'reservation writes/s, 2 sessions',
+           '1000 x snowflake_next_id()', 'snowflake_next_ids(1000)', 'bigint column',
+           'snowflake column'], metric), 99)
 $$;
 
 -- Numbers as a reader wants them: rates with thousands separators, small
@@ -38,7 +44,7 @@ CREATE FUNCTION bench_fmt(v float8, unit text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
     WHEN v IS NULL THEN ''
-    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
+    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row', 'µs CPU/ID') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
     ELSE to_char(round(v), 'FM999,999,999,990')
   END
 $$;
@@ -56,7 +62,9 @@ GROUP BY section, metric, clients, n, unit;
 CREATE FUNCTION bench_baseline(section text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench') THEN 'SELECT 1'
-              WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids' END
+              WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids'
+              WHEN section IN ('batch', 'batch_cpu') THEN '1000 x snowflake_next_id()'
+              WHEN section IN ('type', 'type_cpu') THEN 'bigint column' END
 $$;
 
 CREATE VIEW bench_summary AS
@@ -137,7 +145,12 @@ t(ord, target, section, metric, clients, use_ratio, goal, higher_is_better) AS (
     (15, 'synchronous standby: pgbench SELECT snowflake_next_id() / SELECT 1, 4 clients',
         'sync_pgbench', 'snowflake_next_id()', 4, true, 0.97, true),
     (16, 'synchronous standby: bulk, generation sustained, IDs/s', 'sync_bulk',
-        'snowflake_next_id() sustained', 1, false, 3900000, true)
+        'snowflake_next_id() sustained', 1, false, 3900000, true),
+    -- Issue 10: the snowflake type costs nothing measurable.
+    (17, 'INSERT 1000 rows: snowflake column / bigint column, 1 client', 'type',
+        'snowflake column', 1, true, 0.98, true),
+    (18, '(CPU per row) INSERT: bigint column / snowflake column, 1 client', 'type_cpu',
+        'snowflake column', 1, true, 0.98, true)
 )
 SELECT t.ord, t.target,
        CASE WHEN t.use_ratio THEN s.ratio ELSE s.median END AS measured,

@@ -16,10 +16,13 @@ CREATE TABLE ins_snowflake (id bigint PRIMARY KEY DEFAULT snowflake_next_id(), v
 CREATE TABLE ins_bigserial (id bigserial PRIMARY KEY, v int NOT NULL);
 CREATE TABLE ins_uuid (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), v int NOT NULL);
 CREATE TABLE ins_client (id bigint PRIMARY KEY, v int NOT NULL);
+-- The same as ins_snowflake with a snowflake column (section 9, the type's cost).
+CREATE TABLE ins_snowflake_type (id snowflake PRIMARY KEY DEFAULT snowflake_next_id(),
+                                 v int NOT NULL);
 
 -- Every measurement, one row per run; bench/run.sh loads raw.csv into it.
 CREATE TABLE bench_raw (
-  section text NOT NULL,   -- pgbench | bulk | bulk2 | insert | core | reservations | bound
+  section text NOT NULL,   -- pgbench | bulk | bulk2 | insert | core | reservations | bound | batch | type
   metric text NOT NULL,    -- what was measured (the generator, mostly)
   clients int NOT NULL,    -- pgbench clients, concurrent sessions or threads
   n bigint NOT NULL,       -- rows per bulk statement; 0 where it does not apply

@@ -14,7 +14,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   state->reserved_until_ms.store(floor_ms >= 0 ? floor_ms : -1, std::memory_order_relaxed);
   state->start_last_issued.store(last, std::memory_order_relaxed);
   state->borrow_step_clock_ms.store(-1, std::memory_order_relaxed);
-  state->clock_condition.store(static_cast<int32_t>(initial_condition), std::memory_order_relaxed);
+  state->clock_condition.store(ClockConditionWord(ClockDecisionKey(last, false), initial_condition),
+                               std::memory_order_relaxed);
   state->node_id = node_id;
   state->borrow_events.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
@@ -107,24 +108,25 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, i
   return plan;
 }
 
-namespace {
-
-// Records a change of clock condition once: the caller that wins the swap
-// reports it, every other caller sees the new value and stays quiet.
-bool NoteClockCondition(GeneratorState* state, ClockCondition condition) {
-  int32_t seen = state->clock_condition.load(std::memory_order_relaxed);
-  const int32_t wanted = static_cast<int32_t>(condition);
-  if (seen == wanted) return false;
-  if (!state->clock_condition.compare_exchange_strong(seen, wanted, std::memory_order_relaxed)) {
-    return false;
+bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondition condition) {
+  uint64_t seen = state->clock_condition.load(std::memory_order_relaxed);
+  const uint64_t wanted = ClockConditionWord(decision_key, condition);
+  for (;;) {
+    // Same condition: nothing to report (and no write on the hot path).
+    // An older decision: a newer one is already recorded; reporting this
+    // one would flip the condition back.
+    if (ClockConditionOf(seen) == condition || ClockDecisionKeyOf(seen) >= decision_key) {
+      return false;
+    }
+    if (state->clock_condition.compare_exchange_weak(seen, wanted, std::memory_order_relaxed)) {
+      break;
+    }
   }
   if (condition == ClockCondition::kBorrowing) {
     state->borrow_events.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }
-
-}  // namespace
 
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
   NextIdResult result{};
@@ -152,14 +154,64 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
       result.id =
           ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
       result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
     } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
       state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
       result.condition = ClockCondition::kTooFarBehind;
-    } else {
-      return result;  // no statement about the clock
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(last, true), result.condition);
     }
-    result.condition_changed = NoteClockCondition(state, result.condition);
+    // Any other outcome makes no statement about the clock.
     return result;
+  }
+}
+
+NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
+                          int32_t max_count) {
+  // The same steps as NextId(), with a run in place of one sequence number.
+  // Kept apart from NextId() so that the one-ID hot path stays as it is.
+  NextIdRunResult run{};
+  NextIdResult& result = run.first;
+  uint64_t last = state->last_issued.load(std::memory_order_acquire);
+  for (;;) {
+    const int64_t now_ms = clock->NowMs();
+    const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
+    const Plan plan = PlanNext(last, now_ms, reserved, max_drift_ms,
+                               state->borrow_step_clock_ms.load(std::memory_order_relaxed));
+    result.outcome = plan.outcome;
+    result.candidate_ms = plan.candidate_ms;
+    result.now_ms = now_ms;
+    result.lead_ms = plan.lead_ms;
+
+    if (plan.outcome == NextIdOutcome::kIssued) {
+      // PlanNext() checked the run's millisecond; the run only takes more
+      // sequence numbers of it, never another millisecond.
+      const int32_t first_seq = LastIssuedSequence(plan.next_packed);
+      const int32_t left = kMaxSequence - first_seq + 1;
+      const int32_t wanted = max_count < 1 ? 1 : max_count;
+      const int32_t count = wanted < left ? wanted : left;
+      const uint64_t run_end = PackLastIssued(plan.candidate_ms, first_seq + count - 1);
+      if (!state->last_issued.compare_exchange_weak(last, run_end, std::memory_order_acq_rel,
+                                                    std::memory_order_acquire)) {
+        continue;  // another caller won; `last` now holds its value
+      }
+      if (plan.lead_ms > 0 && plan.candidate_ms != LastIssuedMs(last)) {
+        state->borrow_step_clock_ms.store(now_ms, std::memory_order_relaxed);
+      }
+      result.id = ComposeId(plan.candidate_ms, state->node_id, first_seq);
+      run.count = count;
+      result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
+    } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
+      state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
+      result.condition = ClockCondition::kTooFarBehind;
+      result.condition_changed =
+          NoteClockCondition(state, ClockDecisionKey(last, true), result.condition);
+    }
+    // Any other outcome makes no statement about the clock.
+    return run;
   }
 }
 

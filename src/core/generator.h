@@ -5,16 +5,22 @@
 // that turns (last issued, clock, reservation) into the next ID.
 //
 // Locking rules:
-//   - last_issued is advanced only by compare-and-swap in NextId(); any number
-//     of threads or processes may call NextId() at once, without a lock.
+//   - last_issued is advanced only by compare-and-swap, in NextId() (one ID),
+//     NextIdRun() (a run of IDs of one millisecond) and RaiseFloor(); any
+//     number of threads or processes may call them at once, without a lock.
 //   - reserved_until_ms only grows, and only after the new value is durable;
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
 //   - node_id is written once by InitGeneratorState() before any call.
 //   - RaiseFloor() (WAL replay, promotion) only raises last_issued and
 //     reserved_until, by compare-and-swap, so it is safe beside NextId().
-//   - The counters and clock_condition are relaxed atomics: statistics and
-//     "log this once" flags, never used to decide an ID.
+//   - The counters are relaxed atomics: statistics, never used to decide an ID.
+//   - clock_condition is one word: the condition and the ID it was decided
+//     for (see ClockConditionWord). A change is recorded by compare-and-swap
+//     only if it was decided for a newer ID than the recorded one, so a
+//     caller pre-empted after issuing its ID cannot flip the condition back
+//     to what an older ID saw. It is a "log this once" flag, never used to
+//     decide an ID.
 #ifndef SNOWFLAKE_CORE_GENERATOR_H
 #define SNOWFLAKE_CORE_GENERATOR_H
 
@@ -52,7 +58,7 @@ struct GeneratorState {
   // A hint for pacing, not for uniqueness: a lost update costs at most one
   // extra millisecond of lead.
   std::atomic<int64_t> borrow_step_clock_ms;
-  std::atomic<int32_t> clock_condition;  // a ClockCondition
+  std::atomic<uint64_t> clock_condition;  // a ClockConditionWord
   int32_t node_id;
 
   // Statistics for snowflake_status().
@@ -66,7 +72,6 @@ struct GeneratorState {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "last_issued must be lock-free");
 static_assert(std::atomic<int64_t>::is_always_lock_free, "reserved_until must be lock-free");
-static_assert(std::atomic<int32_t>::is_always_lock_free, "clock_condition must be lock-free");
 
 constexpr uint64_t PackLastIssued(int64_t timestamp_ms, int32_t sequence) {
   return (static_cast<uint64_t>(timestamp_ms) << kSequenceBits) | static_cast<uint64_t>(sequence);
@@ -78,6 +83,26 @@ constexpr int32_t LastIssuedSequence(uint64_t packed) {
   return static_cast<int32_t>(packed & kMaxSequence);
 }
 
+// The clock-condition word: (decision key << 2) | condition. The key orders
+// decisions: 2 * packed ID for an ID issued, 2 * packed last ID + 1 for a call
+// refused after that ID (it was decided later than the ID it saw). The packed
+// ID has 53 bits, so the key fits with room to spare.
+constexpr uint64_t ClockDecisionKey(uint64_t packed, bool refused) {
+  return packed * 2 + (refused ? 1 : 0);
+}
+constexpr uint64_t ClockConditionWord(uint64_t decision_key, ClockCondition condition) {
+  return (decision_key << 2) | static_cast<uint64_t>(condition);
+}
+constexpr ClockCondition ClockConditionOf(uint64_t word) {
+  return static_cast<ClockCondition>(word & 3);
+}
+constexpr uint64_t ClockDecisionKeyOf(uint64_t word) { return word >> 2; }
+
+// Records the condition decided for decision_key. True for exactly one
+// caller per change: the one whose compare-and-swap recorded it. A decision
+// for a key at or below the recorded one is stale and changes nothing.
+bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondition condition);
+
 // Prepares a state for use. floor_ms is the reserved_until read from the
 // state file at start (every earlier ID has a millisecond <= floor_ms), or -1
 // on a first start: the first ID will have a millisecond > floor_ms.
@@ -88,7 +113,8 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 // start_after_ms (>= floor_ms), and reserved_until becomes at least floor_ms,
 // which the caller has made durable (a replayed WAL record is). Never lowers
 // either. Used by WAL replay on a standby and in crash recovery, where the
-// floor can come from another server (the old primary).
+// floor can come from another server (the old primary), and by
+// snowflake_advance_past() after its renewal made floor_ms durable.
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms);
 
 enum class NextIdOutcome {
@@ -126,6 +152,23 @@ Plan PlanNext(uint64_t last_packed, int64_t now_ms, int64_t reserved_until_ms, i
 
 // The hot path: one clock read, one compare-and-swap, no lock, no allocation.
 NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms);
+
+// A run of consecutive IDs: first_id, first_id + 1, ..., first_id + count - 1,
+// all of one millisecond (the sequence numbers next_seq .. next_seq + count - 1).
+struct NextIdRunResult {
+  NextIdResult first;  // outcome, first.id (kIssued only) and the clock facts
+  int32_t count;       // 1..max_count when kIssued, else 0
+};
+
+// Claims up to max_count (>= 1) IDs with one compare-and-swap: as many as are
+// left in the millisecond NextId() would use now, so a run never crosses a
+// millisecond. Every rule of NextId() holds for the whole run: the run's
+// millisecond is the one NextId() would pick (the clock, or borrowing with its
+// pacing), within max_drift_ms of the clock, reserved, inside the layout; a
+// full millisecond is kSequenceExhausted (wait for the clock) as in NextId().
+// The run is greater than every ID issued before it.
+NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
+                          int32_t max_count);
 
 }  // namespace snowflake
 

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,7 +38,11 @@ bool WriteAll(int fd, const uint8_t* data, size_t length, int* err) {
 PosixStateStore::PosixStateStore(const char* directory) {
   // A cut-off path could make state and state.tmp the same file; refuse it.
   const int n = snprintf(temp_path_, sizeof temp_path_, "%s/state.tmp", directory);
-  path_too_long_ = n < 0 || static_cast<size_t>(n) >= sizeof temp_path_;
+  const int m = snprintf(new_temp_path_, sizeof new_temp_path_, "%s.tmp/state.tmp", directory);
+  path_too_long_ = n < 0 || static_cast<size_t>(n) >= sizeof temp_path_ || m < 0 ||
+                   static_cast<size_t>(m) >= sizeof new_temp_path_;
+  snprintf(new_directory_, sizeof new_directory_, "%s.tmp", directory);
+  snprintf(new_file_path_, sizeof new_file_path_, "%s.tmp/state", directory);
   snprintf(directory_, sizeof directory_, "%s", directory);
   snprintf(file_path_, sizeof file_path_, "%s/state", directory);
   snprintf(parent_, sizeof parent_, "%s", directory);
@@ -49,6 +54,11 @@ PosixStateStore::PosixStateStore(const char* directory) {
   } else {
     *slash = '\0';
   }
+}
+
+void PosixStateStore::SetCreateModes(mode_t directory_mode, mode_t file_mode) {
+  directory_mode_ = directory_mode;
+  file_mode_ = file_mode;
 }
 
 namespace {
@@ -73,12 +83,95 @@ Status PosixStateStore::EnsureDirectory(bool* created) {
     return Status::Error(StatusCode::kIoError, "the state directory path is too long",
                          ENAMETOOLONG);
   }
-  if (mkdir(directory_, 0700) != 0) {
+  if (mkdir(directory_, directory_mode_) != 0) {
     if (errno == EEXIST) return Status::Ok();
     return Status::Error(StatusCode::kIoError, "could not create the state directory", errno);
   }
   if (created != nullptr) *created = true;
   return FsyncDirectory(parent_, "could not fsync the parent of the state directory");
+}
+
+namespace {
+
+// Removes <directory>.tmp with the files a first start or a Save() puts in
+// it; anything else in it is refused. ENOENT (nothing left over) is fine.
+Status RemoveNewDirectory(const char* dir, const char* file, const char* temp) {
+  for (const char* path : {file, temp}) {
+    if (unlink(path) != 0 && errno != ENOENT) {
+      return Status::Error(StatusCode::kIoError,
+                           "could not remove a leftover temporary state directory", errno);
+    }
+  }
+  if (rmdir(dir) != 0 && errno != ENOENT) {
+    return Status::Error(StatusCode::kIoError,
+                         "could not remove a leftover temporary state directory", errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PosixStateStore::CreateDirectoryWithState(const PersistedState& initial, bool* created) {
+  *created = false;
+  if (path_too_long_) {
+    return Status::Error(StatusCode::kIoError, "the state directory path is too long",
+                         ENAMETOOLONG);
+  }
+  struct stat st;
+  if (lstat(directory_, &st) == 0) return Status::Ok();  // not a first start
+  if (errno != ENOENT) {
+    return Status::Error(StatusCode::kIoError, "could not look up the state directory", errno);
+  }
+
+  Status status = RemoveNewDirectory(new_directory_, new_file_path_, new_temp_path_);
+  if (!status.ok()) return status;
+  if (mkdir(new_directory_, directory_mode_) != 0) {
+    return Status::Error(StatusCode::kIoError, "could not create the temporary state directory",
+                         errno);
+  }
+
+  uint8_t bytes[kStateFileSize];
+  EncodeStateFile(initial, bytes);
+  int err = 0;
+  const char* failed_step = nullptr;
+  int fd = open(new_file_path_, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file_mode_);
+  if (fd < 0) {
+    err = errno;
+    failed_step = "could not create the first state file";
+  } else {
+    if (!WriteAll(fd, bytes, sizeof bytes, &err)) {
+      failed_step = "could not write the first state file";
+    } else if (fsync(fd) != 0) {
+      err = errno;
+      failed_step = "could not fsync the first state file";
+    }
+    if (close(fd) != 0 && failed_step == nullptr) {
+      err = errno;
+      failed_step = "could not close the first state file";
+    }
+  }
+  if (failed_step == nullptr) {
+    status = FsyncDirectory(new_directory_, "could not fsync the temporary state directory");
+    if (!status.ok()) {
+      err = status.sys_errno;
+      failed_step = status.what;
+    }
+  }
+  if (failed_step == nullptr && rename(new_directory_, directory_) != 0) {
+    err = errno;
+    failed_step = "could not rename the temporary state directory into place";
+  }
+  if (failed_step != nullptr) {
+    // Best effort: a leftover is removed by the next first start anyway.
+    (void)RemoveNewDirectory(new_directory_, new_file_path_, new_temp_path_);
+    return Status::Error(StatusCode::kIoError, failed_step, err);
+  }
+  // The directory is in place with its file; only the rename's durability is
+  // left. Should that fail, a crash leaves either no directory (a first start
+  // again) or the complete one: both safe, as nothing was issued yet.
+  status = FsyncDirectory(parent_, "could not fsync the parent of the state directory");
+  if (status.ok()) *created = true;
+  return status;
 }
 
 Status PosixStateStore::Load(PersistedState* state) {
@@ -118,7 +211,7 @@ Status PosixStateStore::Save(const PersistedState& state) {
   uint8_t bytes[kStateFileSize];
   EncodeStateFile(state, bytes);
 
-  int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(temp_path_, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, file_mode_);
   if (fd < 0) {
     return Status::Error(StatusCode::kIoError, "could not create the temporary state file", errno);
   }

@@ -7,9 +7,12 @@
 
 namespace snowflake {
 
-int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms) {
-  const int64_t target = std::max(now_ms + kReserveAheadMs,
-                                  std::max(last_issued_ms, needed_ms) + kReserveAheadOfNeedMs);
+int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms,
+                          int64_t start_ms) {
+  const int64_t ahead = std::max(last_issued_ms, needed_ms);
+  const int64_t progress = start_ms < ahead ? ahead - start_ms : 0;
+  const int64_t margin = std::clamp(progress, kReserveAheadOfNeedMs, kReserveAheadMs);
+  const int64_t target = std::max(now_ms + kReserveAheadMs, ahead + margin);
   return std::min(target, kMaxTimestampMs);
 }
 
@@ -30,7 +33,9 @@ Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms
   if (reserved >= needed_ms && !ShouldRenewAhead(*state, now_ms)) return Status::Ok();
 
   const uint64_t last = state->last_issued.load(std::memory_order_acquire);
-  const int64_t target = ReservationTarget(now_ms, LastIssuedMs(last), needed_ms);
+  const int64_t target =
+      ReservationTarget(now_ms, LastIssuedMs(last), needed_ms,
+                        LastIssuedMs(state->start_last_issued.load(std::memory_order_relaxed)));
   if (target <= reserved) return Status::Ok();
 
   const Status saved = store->Save(PersistedState{state->node_id, target});

@@ -22,9 +22,12 @@ namespace snowflake {
 // A renewal reserves this far past the clock ...
 inline constexpr int64_t kReserveAheadMs = 1500;
 // ... or, when IDs run ahead of the clock (borrowing, or continuing after a
-// stored reservation at start), only this far past what is needed. Reserving
-// a full window past an ID that is already ahead would push the next start's
-// floor further ahead of the clock with every quick restart.
+// stored reservation at start), as far past what is needed as the IDs have
+// moved since the start, at least this and at most kReserveAheadMs. Past IDs
+// that stay ahead at the full rate (they move one millisecond per clock
+// millisecond), a full window keeps the writes at about one a second; right
+// after a start it is this small margin, so that a quick restart with few IDs
+// cannot push the next start's floor further ahead of the clock each time.
 inline constexpr int64_t kReserveAheadOfNeedMs = 100;
 // Renewal ahead of need continues while an ID was issued within this long, so
 // that calls at a low rate do not each wait for a write; an idle server
@@ -36,10 +39,14 @@ inline constexpr int64_t kKeepRenewingMs = 60000;
 inline constexpr int64_t kRenewBelowMs = 500;
 
 // The reserved_until a renewal should write:
-//   max(now + kReserveAheadMs, max(last issued, needed) + kReserveAheadOfNeedMs),
-// capped at the end of the layout. In normal operation that is the clock plus
-// a window; while IDs run ahead of the clock it stays close to them.
-int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms);
+//   max(now + kReserveAheadMs, ahead + margin), ahead = max(last issued, needed),
+//   margin = ahead - start_ms within [kReserveAheadOfNeedMs, kReserveAheadMs],
+// capped at the end of the layout. start_ms is the floor this run started
+// from (the default: no progress, the smallest margin). In normal operation
+// that is the clock plus a window; while IDs run ahead of the clock it stays
+// as close to them as their progress allows.
+int64_t ReservationTarget(int64_t now_ms, int64_t last_issued_ms, int64_t needed_ms,
+                          int64_t start_ms = INT64_MAX);
 
 // Whether a renewal ahead of need is due: an ID was issued since start-up
 // (a server that just started writes nothing), the newest within

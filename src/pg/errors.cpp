@@ -58,6 +58,12 @@ static int SqlStateForErrno(int err) {
   }
 }
 
+/*
+ * Clients see the state file's path relative to the data directory: the
+ * absolute data directory is not for every role that may call
+ * snowflake_next_id(). The server log gets the full path, through
+ * errdetail_log() (which replaces the detail there, so it repeats it).
+ */
 void ReportStateUnusable(const SnowflakeShared* shared) {
   const char* detail =
       "Without the stored reservation, IDs issued before the last shutdown could be issued "
@@ -65,35 +71,46 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
   const char* hint =
       "Restore the file from a backup, or follow \"Recovering the state file\" in the "
       "snowflake README, then restart the server.";
+  const char* path = snowflake_state_store.file_path();
   if (shared->state_error_code == snowflake::StatusCode::kCorrupt)
-    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                    errmsg("snowflake state file \"%s/%s\" is corrupt: %s", DataDir,
-                           snowflake_state_store.file_path(), shared->state_error_what),
-                    errdetail("%s", detail), errhint("%s", hint)));
+    ereport(
+        ERROR,
+        (errcode(ERRCODE_DATA_CORRUPTED),
+         errmsg("snowflake state file \"%s\" is corrupt: %s", path, shared->state_error_what),
+         errdetail("%s", detail), errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
+         errhint("%s", hint)));
   if (shared->state_error_code == snowflake::StatusCode::kOtherSystem)
     ereport(ERROR,
             (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("snowflake state file \"%s/%s\" was written by another database cluster",
-                    DataDir, snowflake_state_store.file_path()),
+             errmsg("snowflake state file \"%s\" was written by another database cluster", path),
              errdetail("Its system identifier is not this cluster's (see the server log). A state "
                        "file copied from another server says nothing about the IDs of this one, "
                        "and this data directory may be a copy running beside that server."),
+             errdetail_log("Its system identifier is not this cluster's. A state file copied "
+                           "from another server says nothing about the IDs of this one, and this "
+                           "data directory may be a copy running beside that server. The file is "
+                           "\"%s/%s\".",
+                           DataDir, path),
              errhint("If this cluster replaces that one (pg_upgrade), see \"Copies of a data "
                      "directory\" in "
                      "the snowflake README; otherwise follow \"Recovering the state file\".")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
-                    errmsg("snowflake state file \"%s/%s\" is missing", DataDir,
-                           snowflake_state_store.file_path()),
+                    errmsg("snowflake state file \"%s\" is missing", path),
                     errdetail("Its directory exists, so this is not a first start: the file was "
                               "deleted or lost. %s",
                               detail),
+                    errdetail_log("Its directory exists, so this is not a first start: the file "
+                                  "was deleted or lost. %s The file is \"%s/%s\".",
+                                  detail, DataDir, path),
                     errhint("%s", hint)));
   errno = shared->state_error_errno;
-  ereport(ERROR, (errcode(SqlStateForErrno(shared->state_error_errno)),
-                  errmsg("snowflake state file \"%s/%s\" is unreadable: %s: %m", DataDir,
-                         snowflake_state_store.file_path(), shared->state_error_what),
-                  errdetail("%s", detail), errhint("%s", hint)));
+  ereport(
+      ERROR,
+      (errcode(SqlStateForErrno(shared->state_error_errno)),
+       errmsg("snowflake state file \"%s\" is unreadable: %s: %m", path, shared->state_error_what),
+       errdetail("%s", detail), errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
+       errhint("%s", hint)));
   pg_unreachable();
 }
 
@@ -107,23 +124,30 @@ void ReportReservationFailed(const snowflake::Status& status) {
                        "never issues them again. The wait was cancelled."),
              errhint("Check that the standbys named in synchronous_standby_names are connected "
                      "(pg_stat_replication), or remove them from that setting.")));
+  const char* detail = "No ID is issued until the reservation is durable on disk.";
   errno = status.sys_errno;
   if (status.sys_errno == ENOENT || status.sys_errno == ENOTDIR)
     ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
-                    errmsg("snowflake could not reserve IDs: %s in \"%s/%s\": %m", status.what,
-                           DataDir, SNOWFLAKE_STATE_DIRECTORY),
-                    errdetail("No ID is issued until the reservation is durable on disk."),
-                    errhint("The directory \"%s/%s\" was removed while the server ran. Create "
-                            "it again (mode 0700, owned by the server's user); generation "
+                    errmsg("snowflake could not reserve IDs: %s in \"%s\": %m", status.what,
+                           SNOWFLAKE_STATE_DIRECTORY),
+                    errdetail("%s", detail),
+                    errdetail_log("%s The directory is \"%s/%s\".", detail, DataDir,
+                                  SNOWFLAKE_STATE_DIRECTORY),
+                    errhint("The directory \"%s\" in the data directory was removed while the "
+                            "server ran. Create it again (mode 0700, or 0750 when the cluster "
+                            "allows group access; owned by the server's user); generation "
                             "resumes by itself once a write succeeds.",
-                            DataDir, SNOWFLAKE_STATE_DIRECTORY)));
+                            SNOWFLAKE_STATE_DIRECTORY)));
   ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
-                  errmsg("snowflake could not reserve IDs: %s \"%s/%s\": %m", status.what, DataDir,
+                  errmsg("snowflake could not reserve IDs: %s \"%s\": %m", status.what,
                          snowflake_state_store.file_path()),
-                  errdetail("No ID is issued until the reservation is durable on disk."),
+                  errdetail("%s", detail),
+                  errdetail_log("%s The file is \"%s/%s\".", detail, DataDir,
+                                snowflake_state_store.file_path()),
                   errhint("Free space on, or restore write access to, the file system that holds "
-                          "\"%s/%s\". Generation resumes by itself once a write succeeds.",
-                          DataDir, SNOWFLAKE_STATE_DIRECTORY)));
+                          "\"%s\" in the data directory. Generation resumes by itself once a write "
+                          "succeeds.",
+                          SNOWFLAKE_STATE_DIRECTORY)));
   pg_unreachable();
 }
 

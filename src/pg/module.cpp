@@ -23,6 +23,12 @@ void _PG_init(void) {
   if (IsBinaryUpgrade) return;
 
   DefineSnowflakeSettings();
+  /*
+   * The state directory and file follow the cluster's group-access setting
+   * (initdb -g), as PostgreSQL's own files do; checkDataDir() has set these
+   * from the data directory's mode before preloaded libraries are loaded.
+   */
+  snowflake_state_store.SetCreateModes(pg_dir_create_mode, pg_file_create_mode);
   InstallSharedStateHooks();
   /* Also without a node id: a standby replays its primary's reservations. */
   RegisterReservationRmgr();

@@ -134,10 +134,11 @@ static void RememberFloor(int, Datum arg) {
  * postmaster itself must not fail.
  *
  * A first start is told from a lost file by the directory: the first start
- * creates pg_snowflake/ and writes the file at once, so a directory without
- * the file means the file was lost, and that is an error, never a quiet new
- * beginning (the floor it held is unknown).
- *
+ * creates pg_snowflake/ with its file in one step (prepared as
+ * pg_snowflake.tmp/ and renamed into place), so a directory without the file
+ * means the file was lost, and that is an error, never a quiet new beginning
+ * (the floor it held is unknown).
+
  * In archive recovery the file is marked "promotion pending" before anything
  * else happens, so that a crash right after a promotion, before this server
  * reserved anything of its own, still adds the promotion margin at the next
@@ -163,9 +164,29 @@ static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t file_node_id = node_id != kNodeIdUnset ? node_id : 0;
   bool created = false;
   snowflake::Status status = snowflake::Status::Ok();
-  if (use_state) status = snowflake_state_store.EnsureDirectory(&created);
-
   snowflake::PersistedState persisted{};
+  if (use_state) {
+    /*
+     * A missing directory is created with its file in one step (all or
+     * nothing), with the floor the postmaster remembers (a crash restart
+     * after the directory went missing) or, with no state at all (a first
+     * start, or a directory lost while the server was down), the bound of
+     * the latest checkpoint: no earlier ID lies past it.
+     */
+    struct stat st;
+    int64_t new_floor_ms = remembered_floor_ms;
+    if (new_floor_ms < 0 && lstat(SNOWFLAKE_STATE_DIRECTORY, &st) != 0)
+      new_floor_ms = FloorFromLatestCheckpoint();
+    persisted = snowflake::PersistedState{
+        file_node_id, std::max<int64_t>(new_floor_ms, 0), system_identifier,
+        archive_recovery ? snowflake::kStatePromotionPending : 0u};
+    if (new_floor_ms < 0 && lstat(SNOWFLAKE_STATE_DIRECTORY, &st) != 0)
+      status = snowflake::Status::Error(snowflake::StatusCode::kIoError,
+                                        "pg_control could not be read to bound earlier IDs", EIO);
+    else
+      status = snowflake_state_store.CreateDirectoryWithState(persisted, &created);
+  }
+
   if (!use_state) {
     /* nothing to load */
   } else if (status.ok() && created && remembered_floor_ms >= 0) {
@@ -173,48 +194,32 @@ static void LoadStateFile(SnowflakeShared* shared) {
      * The directory went missing while the server ran, and this is a crash
      * restart: not a first start. The postmaster still knows the floor.
      */
-    persisted = snowflake::PersistedState{file_node_id, remembered_floor_ms, system_identifier,
-                                          archive_recovery ? snowflake::kStatePromotionPending : 0};
-    status = snowflake_state_store.Save(persisted);
-    if (status.ok()) {
-      floor_ms = remembered_floor_ms;
-      ereport(WARNING,
-              (errmsg("snowflake: \"%s\" was missing at a crash restart; recreated it with the "
-                      "reservation this server held before the crash",
-                      snowflake_state_store.file_path()),
-               errhint("Find out what removed it; a state directory must survive as long as the "
-                       "data directory.")));
-      condition = ClassifyStartLead(floor_ms, &borrowing_event);
-    }
+    floor_ms = remembered_floor_ms;
+    ereport(WARNING,
+            (errmsg("snowflake: \"%s\" was missing at a crash restart; recreated it with the "
+                    "reservation this server held before the crash",
+                    snowflake_state_store.file_path()),
+             errhint("Find out what removed it; a state directory must survive as long as the "
+                     "data directory.")));
+    condition = ClassifyStartLead(floor_ms, &borrowing_event);
   } else if (status.ok() && created) {
     /*
      * No state: a first start, or a state directory lost while the server
      * was down. Either way no earlier ID lies past the latest checkpoint's
-     * bound, so start there.
+     * bound, so the new file starts there.
      */
-    const int64_t checkpoint_floor_ms = FloorFromLatestCheckpoint();
-    persisted = snowflake::PersistedState{file_node_id, std::max<int64_t>(checkpoint_floor_ms, 0),
-                                          system_identifier,
-                                          archive_recovery ? snowflake::kStatePromotionPending : 0};
-    if (checkpoint_floor_ms < 0)
-      status = snowflake::Status::Error(snowflake::StatusCode::kIoError,
-                                        "pg_control could not be read to bound earlier IDs", EIO);
-    else
-      status = snowflake_state_store.Save(persisted);
-    if (status.ok()) {
-      floor_ms = persisted.reserved_until_ms;
-      ereport(LOG, (errmsg("snowflake: created \"%s\"; no state was found, so this is the first "
-                           "start of snowflake on this server, or its state directory was lost",
-                           snowflake_state_store.file_path()),
-                    errdetail("IDs start after the latest checkpoint (plus the reservation "
-                              "window), past every ID an earlier start could have issued.")));
-      /* Up to 2.5 s ahead right after a checkpoint: expected, not a clock event. */
-      const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
-      if (lead_ms > max_clock_drift_setting_ms)
-        condition = ClassifyStartLead(floor_ms, &borrowing_event);
-      else if (lead_ms > 0)
-        condition = snowflake::ClockCondition::kBorrowing;
-    }
+    floor_ms = persisted.reserved_until_ms;
+    ereport(LOG, (errmsg("snowflake: created \"%s\"; no state was found, so this is the first "
+                         "start of snowflake on this server, or its state directory was lost",
+                         snowflake_state_store.file_path()),
+                  errdetail("IDs start after the latest checkpoint (plus the reservation "
+                            "window), past every ID an earlier start could have issued.")));
+    /* Up to 2.5 s ahead right after a checkpoint: expected, not a clock event. */
+    const int64_t lead_ms = floor_ms - snowflake_clock.NowMs();
+    if (lead_ms > max_clock_drift_setting_ms)
+      condition = ClassifyStartLead(floor_ms, &borrowing_event);
+    else if (lead_ms > 0)
+      condition = snowflake::ClockCondition::kBorrowing;
   } else if (status.ok()) {
     status = snowflake_state_store.Load(&persisted);
     if (status.ok() && persisted.system_identifier != 0 &&

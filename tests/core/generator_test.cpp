@@ -75,7 +75,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   // Dirty every field first, so the test sees that Init writes them.
   state.last_issued.store(~uint64_t{0});
   state.reserved_until_ms.store(12345);
-  state.clock_condition.store(2);
+  state.clock_condition.store(ClockConditionWord(99, ClockCondition::kTooFarBehind));
   state.node_id = -7;
   state.borrow_events.store(9);
   state.next_ms_waits.store(9);
@@ -86,7 +86,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   InitGeneratorState(&state, 3, -1, ClockCondition::kNormal);
   EXPECT_EQ(state.node_id, 3);
   EXPECT_EQ(state.reserved_until_ms.load(), -1);
-  EXPECT_EQ(state.clock_condition.load(), static_cast<int32_t>(ClockCondition::kNormal));
+  EXPECT_EQ(ClockConditionOf(state.clock_condition.load()), ClockCondition::kNormal);
   EXPECT_EQ(state.borrow_events.load(), 0u);
   EXPECT_EQ(state.next_ms_waits.load(), 0u);
   EXPECT_EQ(state.clock_behind_errors.load(), 0u);
@@ -98,7 +98,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   EXPECT_EQ(state.reserved_until_ms.load(), 777);
   EXPECT_EQ(LastIssuedMs(state.last_issued.load()), 777);
   EXPECT_EQ(LastIssuedSequence(state.last_issued.load()), kMaxSequence);
-  EXPECT_EQ(state.clock_condition.load(), static_cast<int32_t>(ClockCondition::kBorrowing));
+  EXPECT_EQ(ClockConditionOf(state.clock_condition.load()), ClockCondition::kBorrowing);
 }
 
 TEST(GeneratorInitTest, PackedLastIssuedRoundTrips) {
@@ -203,7 +203,7 @@ TEST_F(GeneratorTest, ClockBehindWithinDriftBorrows) {
   EXPECT_EQ(r.condition, ClockCondition::kBorrowing);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
-  EXPECT_EQ(state_.clock_condition.load(), static_cast<int32_t>(ClockCondition::kBorrowing));
+  EXPECT_EQ(ClockConditionOf(state_.clock_condition.load()), ClockCondition::kBorrowing);
   ids.push_back(r.id);
 
   // Still borrowing: no new event, whatever the lead.
@@ -235,7 +235,7 @@ TEST_F(GeneratorTest, ClockBackToNormalIsReportedOnce) {
   EXPECT_EQ(r.lead_ms, 0);
   EXPECT_EQ(r.condition, ClockCondition::kNormal);
   EXPECT_TRUE(r.condition_changed);
-  EXPECT_EQ(state_.clock_condition.load(), static_cast<int32_t>(ClockCondition::kNormal));
+  EXPECT_EQ(ClockConditionOf(state_.clock_condition.load()), ClockCondition::kNormal);
 
   clock_.Advance(1);
   r = Next();
@@ -324,7 +324,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   EXPECT_EQ(r.condition, ClockCondition::kTooFarBehind);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.clock_behind_errors.load(), 1u);
-  EXPECT_EQ(state_.clock_condition.load(), static_cast<int32_t>(ClockCondition::kTooFarBehind));
+  EXPECT_EQ(ClockConditionOf(state_.clock_condition.load()), ClockCondition::kTooFarBehind);
 
   for (uint64_t n = 2; n <= 5; ++n) {
     clock_.Set(kStart - 100000 * static_cast<int64_t>(n));

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -309,13 +312,131 @@ TEST_F(PosixStateStoreTest, EnsureDirectoryFailsWithoutAParent) {
   EXPECT_EQ(s.sys_errno, ENOENT);
 }
 
+// The first start (issue 8, item 2): all or nothing.
+TEST_F(PosixStateStoreTest, FirstStartCreatesTheDirectoryWithItsFile) {
+  PosixStateStore store(dir_.c_str());
+  bool created = false;
+  ASSERT_TRUE(store.CreateDirectoryWithState(PersistedState{3, 0}, &created).ok());
+  EXPECT_TRUE(created);
+  PersistedState out{};
+  ASSERT_TRUE(store.Load(&out).ok());
+  EXPECT_EQ(out.node_id, 3);
+  EXPECT_EQ(out.reserved_until_ms, 0);
+  EXPECT_FALSE(Exists(dir_ + ".tmp")) << "the temporary directory was renamed into place";
+  EXPECT_FALSE(Exists(TempPath()));
+  struct stat st;
+  ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat(StatePath().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(PosixStateStoreTest, CreateModesApplyToTheFirstStartAndToSaves) {
+  const mode_t old_umask = ::umask(0027);  // PostgreSQL's with group access
+  PosixStateStore store(dir_.c_str());
+  store.SetCreateModes(0750, 0640);
+  bool created = false;
+  const Status s = store.CreateDirectoryWithState(PersistedState{3, 0}, &created);
+  struct stat dir_st {
+  }, first_st{}, saved_st{};
+  ::stat(dir_.c_str(), &dir_st);
+  ::stat(StatePath().c_str(), &first_st);
+  const Status saved = store.Save(PersistedState{3, 10});
+  ::stat(StatePath().c_str(), &saved_st);
+  ::umask(old_umask);
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(saved.ok());
+  EXPECT_EQ(dir_st.st_mode & 0777, 0750u);
+  EXPECT_EQ(first_st.st_mode & 0777, 0640u);
+  EXPECT_EQ(saved_st.st_mode & 0777, 0640u);
+}
+
+TEST_F(PosixStateStoreTest, AnExistingDirectoryIsNotAFirstStart) {
+  MakeDir();  // e.g. the file was lost: the directory alone is kept as it is
+  PosixStateStore store(dir_.c_str());
+  bool created = true;
+  ASSERT_TRUE(store.CreateDirectoryWithState(PersistedState{3, 0}, &created).ok());
+  EXPECT_FALSE(created);
+  EXPECT_FALSE(Exists(StatePath())) << "a lost file is never quietly recreated";
+  PersistedState out{};
+  EXPECT_EQ(store.Load(&out).code, StatusCode::kNotFound);
+}
+
+TEST_F(PosixStateStoreTest, FirstStartReplacesWhatAKilledFirstStartLeft) {
+  // A first start killed after writing the file but before the rename, with
+  // a stray state.tmp as well: nothing was issued from either.
+  ASSERT_EQ(::mkdir((dir_ + ".tmp").c_str(), 0700), 0);
+  WriteFile(dir_ + ".tmp/state", Encoded(PersistedState{9, 12345}));
+  WriteFile(dir_ + ".tmp/state.tmp", {1, 2, 3});
+  PosixStateStore store(dir_.c_str());
+  bool created = false;
+  ASSERT_TRUE(store.CreateDirectoryWithState(PersistedState{3, 0}, &created).ok());
+  EXPECT_TRUE(created);
+  EXPECT_EQ(ReadFile(StatePath()), Encoded(PersistedState{3, 0}));
+  EXPECT_FALSE(Exists(TempPath()));
+  EXPECT_FALSE(Exists(dir_ + ".tmp"));
+
+  // Killed right after mkdir: an empty leftover.
+  const std::string other = root_ + "/other";
+  ASSERT_EQ(::mkdir((other + ".tmp").c_str(), 0700), 0);
+  PosixStateStore other_store(other.c_str());
+  ASSERT_TRUE(other_store.CreateDirectoryWithState(PersistedState{4, 0}, &created).ok());
+  EXPECT_TRUE(created);
+  EXPECT_EQ(ReadFile(other + "/state"), Encoded(PersistedState{4, 0}));
+}
+
+TEST_F(PosixStateStoreTest, ALeftoverWithUnknownFilesIsRefusedNotRemoved) {
+  ASSERT_EQ(::mkdir((dir_ + ".tmp").c_str(), 0700), 0);
+  WriteFile(dir_ + ".tmp/notes.txt", {'h', 'i'});
+  PosixStateStore store(dir_.c_str());
+  bool created = true;
+  const Status s = store.CreateDirectoryWithState(PersistedState{3, 0}, &created);
+  EXPECT_EQ(s.code, StatusCode::kIoError);
+  EXPECT_EQ(s.sys_errno, ENOTEMPTY);
+  EXPECT_FALSE(created);
+  EXPECT_FALSE(Exists(dir_));
+  EXPECT_TRUE(Exists(dir_ + ".tmp/notes.txt"));
+}
+
+// A write that fails for real: the file size limit (RLIMIT_FSIZE) is 0, and
+// SIGXFSZ is ignored, as PostgreSQL does, so write() fails with EFBIG.
+TEST_F(PosixStateStoreTest, AFailedFirstWriteLeavesNoDirectory) {
+  PosixStateStore store(dir_.c_str());
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit zero = old_limit;
+  zero.rlim_cur = 0;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &zero), 0);
+  bool created = true;
+  const Status failed = store.CreateDirectoryWithState(PersistedState{3, 0}, &created);
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+
+  EXPECT_EQ(failed.code, StatusCode::kIoError);
+  EXPECT_EQ(failed.sys_errno, EFBIG);
+  EXPECT_STREQ(failed.what, "could not write the first state file");
+  EXPECT_FALSE(created);
+  EXPECT_FALSE(Exists(dir_)) << "a directory without its file would read as a lost file";
+  EXPECT_FALSE(Exists(dir_ + ".tmp"));
+
+  // The next start is a first start again, and succeeds.
+  ASSERT_TRUE(store.CreateDirectoryWithState(PersistedState{3, 0}, &created).ok());
+  EXPECT_TRUE(created);
+  PersistedState out{};
+  ASSERT_TRUE(store.Load(&out).ok());
+  EXPECT_EQ(out.reserved_until_ms, 0);
+}
+
 }  // namespace
 TEST(PosixStateStorePathTest, APathTooLongIsRefusedNotCutOff) {
   // Cut off, "<dir>/state" and "<dir>/state.tmp" could name the same file.
   const std::string long_dir(PosixStateStore::kMaxPath - 8, 'd');
   PosixStateStore store(long_dir.c_str());
   PersistedState state{1, 1};
-  for (const Status& s : {store.EnsureDirectory(), store.Save(state), store.Load(&state)}) {
+  bool created = false;
+  for (const Status& s : {store.EnsureDirectory(), store.Save(state), store.Load(&state),
+                          store.CreateDirectoryWithState(state, &created)}) {
     EXPECT_EQ(s.code, StatusCode::kIoError);
     EXPECT_EQ(s.sys_errno, ENAMETOOLONG);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -117,13 +118,15 @@ TEST_F(ReservationTest, RenewWritesClockPlusWindow) {
 }
 
 TEST_F(ReservationTest, RenewCoversWhatIsNeeded) {
+  // Needed past the clock, and far past where this run started (a first
+  // start starts at the beginning of the layout): a full window past it.
   ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, kStart + 700).ok());
   ASSERT_EQ(store_.saves.size(), 1u);
-  EXPECT_EQ(store_.saves[0].reserved_until_ms, kStart + kReserveAheadMs);
+  EXPECT_EQ(store_.saves[0].reserved_until_ms, kStart + 700 + kReserveAheadMs);
   ASSERT_TRUE(RenewReservation(&state_, &store_, kStart, kStart + 5000).ok());
   ASSERT_EQ(store_.saves.size(), 2u);
-  EXPECT_EQ(store_.saves[1].reserved_until_ms, kStart + 5000 + kReserveAheadOfNeedMs);
-  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 5000 + kReserveAheadOfNeedMs);
+  EXPECT_EQ(store_.saves[1].reserved_until_ms, kStart + 5000 + kReserveAheadMs);
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart + 5000 + kReserveAheadMs);
 }
 
 TEST_F(ReservationTest, RenewWritesLastIssuedPlusWindowWhenTheClockIsBehind) {
@@ -422,6 +425,63 @@ TEST_F(ReservationTest, CrashWithClockTooFarBehindFailsClosed) {
   EXPECT_EQ(store_.durable.reserved_until_ms, durable) << "nothing reserved for a failed call";
 }
 
+// Borrowing far ahead at the full rate (issue 8, item 6): the IDs move one
+// millisecond per clock millisecond, 5 s ahead of the clock, and the worker
+// wakes every 50 ms. The state file must be written about once a second, not
+// at every wake: a margin of 100 ms past the IDs was used up before the next
+// wake, so every wake wrote (20 writes a second).
+TEST_F(ReservationTest, BorrowingFarAheadWritesAboutOnceASecond) {
+  Server server(&clock_, &store_, 10'000);
+  clock_.Set(kStart);
+  server.Start();
+  int64_t id = 0;
+  ASSERT_EQ(server.Issue(&id), NextIdOutcome::kIssued);
+  clock_.Set(kStart - 5'000);  // the clock steps back 5 s
+
+  constexpr int64_t kTickMs = 50;
+  constexpr int64_t kRunMs = 20'000;
+  size_t writes_after_warmup = 0;
+  int64_t max_lead = 0;
+  for (int64_t elapsed = 0; elapsed < kRunMs; elapsed += kTickMs) {
+    // kTickMs milliseconds of IDs, each one full (4096 IDs), as fast as the
+    // clock lets borrowing move on; the worker wakes once per tick.
+    for (int64_t ms = 0; ms < kTickMs; ++ms) {
+      clock_.Advance(1);
+      for (int i = 0; i < kIdsPerMs; ++i) {
+        const NextIdOutcome o = server.Issue(&id);
+        ASSERT_EQ(o, NextIdOutcome::kIssued) << Name(o);
+      }
+    }
+    if (elapsed == 2'000) writes_after_warmup = store_.saves.size();
+    server.Tick();
+    DecodedId d{};
+    ASSERT_TRUE(DecodeId(id, &d).ok());
+    max_lead = std::max(max_lead, d.timestamp_ms - clock_.Get());
+  }
+  ASSERT_GT(max_lead, 4'000) << "the run did not borrow far ahead";
+  const double seconds = (kRunMs - 2'000) / 1000.0;
+  const double per_second = (store_.saves.size() - writes_after_warmup) / seconds;
+  EXPECT_LE(per_second, 1.5) << store_.saves.size() << " writes in " << kRunMs << " ms";
+  EXPECT_GE(per_second, 0.5);
+  std::printf("%zu writes in %lld ms, %.2f per second after the first 2 s\n", store_.saves.size(),
+              static_cast<long long>(kRunMs), per_second);
+}
+
+// The margin past IDs that run ahead grows only with how far they moved since
+// the start: right after a start it is the minimum, so a quick restart with
+// few IDs does not push the next start's floor further ahead of the clock.
+TEST(ReservationTargetTest, MarginPastIdsAheadGrowsWithTheirProgressSinceStart) {
+  // No progress since the start (floor 5000): the minimum margin.
+  EXPECT_EQ(ReservationTarget(1000, 5001, 0, 5000), 5001 + kReserveAheadOfNeedMs);
+  // 700 ms of progress: 700 ms past them.
+  EXPECT_EQ(ReservationTarget(1000, 5700, 0, 5000), 5700 + 700);
+  EXPECT_EQ(ReservationTarget(1000, 5000, 5700, 5000), 5700 + 700);
+  // Far along: at most the full window.
+  EXPECT_EQ(ReservationTarget(1000, 9000, 0, 5000), 9000 + kReserveAheadMs);
+  // With the clock ahead of the IDs, the clock decides as before.
+  EXPECT_EQ(ReservationTarget(9000, 8000, 0, 5000), 9000 + kReserveAheadMs);
+}
+
 TEST_F(ReservationTest, ClockSteppingBackWhileRunning) {
   constexpr int64_t kDrift = 200;
   Server server(&clock_, &store_, kDrift);
@@ -463,7 +523,7 @@ TEST_F(ReservationTest, ClockSteppingBackWhileRunning) {
   clock_.Advance(10 * kDrift + 500);
   issue(5000);
   ExpectStrictlyIncreasing(ids);
-  EXPECT_EQ(server.state().clock_condition.load(), static_cast<int32_t>(ClockCondition::kNormal));
+  EXPECT_EQ(ClockConditionOf(server.state().clock_condition.load()), ClockCondition::kNormal);
 }
 
 TEST_F(ReservationTest, FailingStoreDuringARunIssuesNothingUnreserved) {

@@ -99,9 +99,13 @@ check(meta.get("version") == release, f"META.json version is {release} (default_
 provided = meta.get("provides", {}).get("snowflake", {})
 check(provided.get("version") == release, f"META.json provides snowflake {release}",
       f"it says {provided.get('version')}")
-sql_file = f"snowflake--{ext_version}.sql"
-check(provided.get("file") == sql_file and os.path.exists(os.path.join(ROOT, sql_file)),
-      f"META.json provides file is {sql_file}, and it exists", f"it is {provided.get('file')}")
+provided_file = provided.get("file", "")
+check(provided_file == "snowflake.control" and os.path.exists(os.path.join(ROOT, provided_file)),
+      "META.json provides file is snowflake.control (one file for every version), and it exists",
+      f"it is {provided_file}")
+install_scripts = [f for f in os.listdir(ROOT) if re.fullmatch(r"snowflake--[\d.]+(--[\d.]+)?\.sql", f)]
+check(any(f.endswith(f"{ext_version}.sql") for f in install_scripts),
+      f"a script installs or updates to {ext_version}", f"scripts: {install_scripts}")
 changelog = read("debian/changelog").splitlines()[0]
 m = re.match(r"^(\S+) \(([^)]+)\)", changelog)
 deb_upstream = m.group(2).rsplit("-", 1)[0] if m else "?"

@@ -40,6 +40,17 @@ like($stderr, qr/HINT:  Call snowflake_next_id\(\) on the primary server\./,
 	'and a hint that names the fix');
 is($stdout, '', 'and no ID is returned');
 
+# The 1.1 functions that issue IDs or move the floor refuse the same way.
+for my $call ('SELECT snowflake_next_ids(10)', "SELECT snowflake_advance_past($id)")
+{
+	($ret, $stdout, $stderr) =
+	  $standby->psql('postgres', "\\set VERBOSITY verbose\n$call");
+	isnt($ret, 0, "$call fails on the standby");
+	like($stderr, qr/ERROR:  25006: cannot generate snowflake IDs during recovery/,
+		"$call: SQLSTATE 25006 and the documented message");
+	is($stdout, '', "$call returns nothing");
+}
+
 is($standby->safe_psql('postgres', "SELECT snowflake_node_id($id)"),
 	'5', 'decoding works on the standby');
 # The reservation writer is a background worker without a database

@@ -69,15 +69,17 @@ sub expect_unusable
 	ok($node->log_contains(qr/HINT:  .*"Recovering the state file"/, $offset),
 		"$label: with a hint to the recovery section");
 
-	my ($errors, $hints, $empty) = (0, 0, 0);
+	my ($errors, $hints, $empty, $leaks) = (0, 0, 0, 0);
 	my $calls = 4;
+	my $data_dir = $node->data_dir;
 	for my $i (1 .. $calls)
 	{
 		my ($ret, $out, $err) = try_next_id($node);
 		note "$label: $err" if $i == 1;
 		$errors++
 		  if $ret != 0
-		  && $err =~ /ERROR:  $sqlstate: snowflake state file "\Q$path\E" $message_re/;
+		  && $err =~ /ERROR:  $sqlstate: snowflake state file "pg_snowflake\/state" $message_re/;
+		$leaks++ if index($err, $data_dir) >= 0;
 		$hints++
 		  if $err =~ /HINT:  Restore the file from a backup, or follow "Recovering the state file" in the snowflake README, then restart the server\./;
 		$empty++ if $out eq '';
@@ -85,6 +87,11 @@ sub expect_unusable
 	is($errors, $calls, "$label: snowflake_next_id() fails with SQLSTATE $sqlstate naming the file");
 	is($hints, $calls, "$label: the hint names the recovery step");
 	is($empty, $calls, "$label: no ID is returned");
+	# Any role that may call snowflake_next_id() sees the error: it names the
+	# file relative to the data directory; the server log has the full path.
+	is($leaks, 0, "$label: the client's error does not show the data directory");
+	ok($node->log_contains(qr/DETAIL:  .* The file is "\Q$path\E"\./, $offset),
+		"$label: the server log names the full path");
 
 	my $s = snowflake_status($node);
 	is($s->{state}, 'state file unusable', "$label: snowflake_status() reports the state");
@@ -173,8 +180,8 @@ rename $path, "$path.damaged" or die "cannot move $path aside: $!";
 start_node($node);
 my ($missing_ret, $missing_out, $missing_err) = try_next_id($node);
 isnt($missing_ret, 0, 'a missing state file stops generation');
-like($missing_err, qr/ERROR:  58P01: snowflake state file "[^"]+\/pg_snowflake\/state" is missing/,
-	'with SQLSTATE 58P01 naming the file');
+like($missing_err, qr/ERROR:  58P01: snowflake state file "pg_snowflake\/state" is missing/,
+	'with SQLSTATE 58P01 naming the file relative to the data directory');
 like($missing_err, qr/HINT:  Restore the file from a backup, or follow "Recovering the state file"/,
 	'and the recovery hint');
 ok(!-e $path, 'and the file is not recreated');

@@ -58,6 +58,9 @@ sub standby_of
 sub rejoin
 {
 	my ($old, $new, $node_id) = @_;
+	# A recently promoted source must checkpoint first, so that its control
+	# file shows its new timeline (pg_rewind's documentation).
+	$new->safe_psql('postgres', 'CHECKPOINT');
 	command_ok(
 		[
 			'pg_rewind', '--target-pgdata', $old->data_dir,

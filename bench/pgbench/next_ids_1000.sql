@@ -1,0 +1,1 @@
+SELECT count(*) FROM snowflake_next_ids(1000);

@@ -1,0 +1,100 @@
+-- Version 1.1 and the update path: a database that installed 1.0 and ran
+-- ALTER EXTENSION snowflake UPDATE ends up with exactly the catalogue
+-- footprint of a fresh CREATE EXTENSION snowflake (1.1): every member object
+-- and its definition, operator families with their members, casts, ACLs.
+SELECT default_version FROM pg_available_extensions WHERE name = 'snowflake';
+SELECT version FROM pg_available_extension_versions WHERE name = 'snowflake' ORDER BY 1;
+SELECT * FROM pg_extension_update_paths('snowflake') WHERE path IS NOT NULL ORDER BY 1, 2;
+
+-- The footprint: one line per fact, with OIDs replaced by names.
+CREATE FUNCTION public.snowflake_footprint() RETURNS SETOF text LANGUAGE sql AS $$
+  WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'snowflake'),
+  members AS (
+    SELECT d.classid, d.objid, d.objsubid FROM pg_depend d, ext
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e')
+  SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM members
+  UNION ALL
+  SELECT 'function ' || p.oid::regprocedure || ' ' || p.prokind::text || ' ' ||
+         coalesce(pg_get_functiondef(p.oid), '') || ' acl=' || coalesce(p.proacl::text, 'default')
+    || ' strict=' || p.proisstrict || ' volatile=' || p.provolatile::text || ' parallel=' || p.proparallel::text
+    || ' leakproof=' || p.proleakproof || ' rows=' || p.prorows || ' cost=' || p.procost
+  FROM members m JOIN pg_proc p ON p.oid = m.objid
+  WHERE m.classid = 'pg_proc'::regclass AND p.prokind::text = 'f'
+  UNION ALL
+  SELECT 'aggregate ' || a.aggfnoid::regprocedure || ' ' || a.aggtransfn::regproc || ' '
+    || a.aggcombinefn::regproc || ' ' || a.aggsortop::regoperator || ' '
+    || a.aggtranstype::regtype
+  FROM members m JOIN pg_aggregate a ON a.aggfnoid = m.objid
+  WHERE m.classid = 'pg_proc'::regclass
+  UNION ALL
+  SELECT 'operator ' || o.oid::regoperator || ' ' || o.oprcode::regproc || ' com='
+    || o.oprcom::regoperator::text || ' neg=' || o.oprnegate::regoperator::text || ' '
+    || o.oprrest::regproc || ' ' || o.oprjoin::regproc || ' ' || o.oprcanhash || ' ' || o.oprcanmerge
+  FROM members m JOIN pg_operator o ON o.oid = m.objid
+  WHERE m.classid = 'pg_operator'::regclass
+  UNION ALL
+  SELECT 'type ' || t.typname || ' ' || t.typlen || ' ' || t.typbyval || ' ' || t.typalign::text || ' '
+    || t.typstorage::text || ' ' || t.typcategory::text || ' ' || t.typinput::regproc || ' '
+    || t.typoutput::regproc || ' ' || t.typreceive::regproc || ' ' || t.typsend::regproc
+  FROM members m JOIN pg_type t ON t.oid = m.objid
+  WHERE m.classid = 'pg_type'::regclass
+  UNION ALL
+  SELECT 'cast ' || c.castsource::regtype || ' -> ' || c.casttarget::regtype || ' '
+    || c.castmethod::text || ' ' || c.castcontext::text || ' ' || c.castfunc::regprocedure::text
+  FROM members m JOIN pg_cast c ON c.oid = m.objid
+  WHERE m.classid = 'pg_cast'::regclass
+  UNION ALL
+  SELECT 'opclass ' || am.amname || ' ' || oc.opcname || ' ' || oc.opcintype::regtype || ' '
+    || oc.opcdefault || ' ' || f.opfname
+  FROM members m JOIN pg_opclass oc ON oc.oid = m.objid JOIN pg_am am ON am.oid = oc.opcmethod
+  JOIN pg_opfamily f ON f.oid = oc.opcfamily
+  WHERE m.classid = 'pg_opclass'::regclass
+  UNION ALL
+  SELECT 'amop ' || am.amname || ' ' || f.opfname || ' ' || ao.amoplefttype::regtype || ' '
+    || ao.amoprighttype::regtype || ' ' || ao.amopstrategy || ' ' || ao.amopopr::regoperator
+  FROM members m JOIN pg_opfamily f ON f.oid = m.objid JOIN pg_am am ON am.oid = f.opfmethod
+  JOIN pg_amop ao ON ao.amopfamily = f.oid
+  WHERE m.classid = 'pg_opfamily'::regclass
+  UNION ALL
+  SELECT 'amproc ' || am.amname || ' ' || f.opfname || ' ' || ap.amproclefttype::regtype || ' '
+    || ap.amprocrighttype::regtype || ' ' || ap.amprocnum || ' ' || ap.amproc::regprocedure
+  FROM members m JOIN pg_opfamily f ON f.oid = m.objid JOIN pg_am am ON am.oid = f.opfmethod
+  JOIN pg_amproc ap ON ap.amprocfamily = f.oid
+  WHERE m.classid = 'pg_opfamily'::regclass
+  UNION ALL
+  SELECT 'comment ' || pg_describe_object(d.classoid, d.objoid, d.objsubid) || ' ' || d.description
+  FROM members m JOIN pg_description d ON d.classoid = m.classid AND d.objoid = m.objid
+$$;
+
+-- Install 1.0, use it, update; the same database keeps working.
+CREATE TABLE upgrade_items (id bigint PRIMARY KEY DEFAULT snowflake_next_id(), v int);
+DROP EXTENSION snowflake CASCADE;
+CREATE EXTENSION snowflake VERSION '1.0';
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+ALTER TABLE upgrade_items ALTER COLUMN id SET DEFAULT snowflake_next_id();
+INSERT INTO upgrade_items (v) VALUES (1);
+SELECT count(*) AS members_1_0 FROM pg_depend
+WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake') AND deptype = 'e';
+ALTER EXTENSION snowflake UPDATE TO '1.1';
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+INSERT INTO upgrade_items (v) VALUES (2);
+SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids FROM upgrade_items;
+CREATE TEMP TABLE updated AS SELECT * FROM public.snowflake_footprint() AS line;
+
+-- A fresh 1.1 in the same database.
+ALTER TABLE upgrade_items ALTER COLUMN id DROP DEFAULT;
+DROP EXTENSION snowflake;
+CREATE EXTENSION snowflake;
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+CREATE TEMP TABLE fresh AS SELECT * FROM public.snowflake_footprint() AS line;
+
+-- Identical, and not trivially so.
+SELECT count(*) AS footprint_lines, count(*) > 200 AS substantial FROM fresh;
+SELECT 'only after update: ' || line FROM (SELECT line FROM updated EXCEPT ALL SELECT line FROM fresh) AS d
+UNION ALL
+SELECT 'only in fresh 1.1: ' || line FROM (SELECT line FROM fresh EXCEPT ALL SELECT line FROM updated) AS d;
+-- What 1.1 has (member kinds), so a change to the API shows up here too.
+SELECT split_part(line, ' ', 1) AS kind, count(*) FROM fresh GROUP BY 1 ORDER BY 1;
+
+DROP TABLE upgrade_items;
+DROP FUNCTION public.snowflake_footprint();
