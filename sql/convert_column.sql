@@ -46,7 +46,7 @@ WHERE (attrelid, attname) IN (('shop.customers'::regclass, 'id'),
                               ('"Other Schema"."Orders"'::regclass, 'customer_id'),
                               ('shop.notes'::regclass, 'customer_id'),
                               ('shop.audit'::regclass, 'customer_id'))
-ORDER BY 1::text;
+ORDER BY attrelid::regclass::text;
 SELECT pg_get_expr(adbin, adrelid) AS default FROM pg_attrdef
 WHERE adrelid = 'shop.customers'::regclass;
 SELECT to_regclass('shop.customers_id_seq') AS sequence_gone;
@@ -89,7 +89,7 @@ INSERT INTO shop.events (v) VALUES (11);
 SELECT count(*) AS rows, count(*) FILTER (WHERE id > 10) AS new_rows FROM shop.events;
 SELECT adrelid::regclass AS table, pg_get_expr(adbin, adrelid) AS default FROM pg_attrdef
 WHERE adrelid IN ('shop.events'::regclass, 'shop.events_0'::regclass, 'shop.events_1'::regclass)
-ORDER BY 1::text;
+ORDER BY adrelid::regclass::text;
 
 -- The extension in a schema whose name needs quoting (it is relocatable):
 -- the default names it, quoted.

@@ -89,12 +89,14 @@ SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
 CREATE TEMP TABLE fresh AS SELECT * FROM public.snowflake_footprint() AS line;
 
 -- Identical, and not trivially so.
-SELECT count(*) AS footprint_lines, count(*) > 200 AS substantial FROM fresh;
+-- (How many lines depends on the server version: PostgreSQL 17 and later
+-- also record the array type as a member.)
+SELECT count(*) > 200 AS substantial FROM fresh;
 SELECT 'only after update: ' || line FROM (SELECT line FROM updated EXCEPT ALL SELECT line FROM fresh) AS d
 UNION ALL
 SELECT 'only in fresh 1.1: ' || line FROM (SELECT line FROM fresh EXCEPT ALL SELECT line FROM updated) AS d;
 -- What 1.1 has (member kinds), so a change to the API shows up here too.
-SELECT split_part(line, ' ', 1) AS kind, count(*) FROM fresh GROUP BY 1 ORDER BY 1;
+SELECT split_part(line, ' ', 1) AS kind FROM fresh GROUP BY 1 ORDER BY 1;
 
 DROP TABLE upgrade_items;
 DROP FUNCTION public.snowflake_footprint();

@@ -72,11 +72,17 @@ ok(!count_in_log($node, qr/this is the first start/, $offset), 'it is not a firs
 cmp_ok(read_state_file($node)->{reserved_until_ms}, '>=', id_ms(max_of(@after)),
 	'the recreated state file covers the new IDs');
 
-# A state file replaced by an older one while the server ran.
+# A state file replaced by an older one while the server ran. The clock is
+# right again, so reservations follow it and the copy is soon older.
+write_clock_file($clock_file, '+0');
+wait_server_clock_offset($node, 0);
+next_ids($node, 1000);
 my $older = read_raw(state_file($node));
 push @after, next_ids($node, 50_000);
 sleep 2;
 push @after, next_ids($node, 50_000);
+cmp_ok(read_state_file($node)->{reserved_until_ms}, '>',
+	unpack('Q<', substr($older, 16, 8)), 'the copy is older than the file now');
 $node->safe_psql('postgres', 'CHECKPOINT');
 open my $fh, '>:raw', state_file($node) or die $!;
 print $fh $older;
