@@ -128,7 +128,16 @@ bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondi
   return true;
 }
 
-NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
+namespace {
+
+// The step shared by NextId() and NextIdRun(): one clock read, one plan, and
+// one compare-and-swap that claims up to max_count sequence numbers of the
+// planned millisecond (a run never crosses into another millisecond, which
+// PlanNext() did not check). Inlined with max_count 1 for NextId(), so the
+// one-ID hot path does no run arithmetic. *count: IDs claimed (kIssued only).
+__attribute__((always_inline)) inline NextIdResult Step(GeneratorState* state, Clock* clock,
+                                                        int64_t max_drift_ms, int32_t max_count,
+                                                        int32_t* count) {
   NextIdResult result{};
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   for (;;) {
@@ -144,16 +153,23 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
     result.lead_ms = plan.lead_ms;
 
     if (plan.outcome == NextIdOutcome::kIssued) {
-      if (!state->last_issued.compare_exchange_weak(
-              last, plan.next_packed, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      const int32_t first_seq = LastIssuedSequence(plan.next_packed);
+      const int32_t left = kMaxSequence - first_seq + 1;
+      const int32_t wanted = max_count < 1 ? 1 : max_count;
+      const int32_t claimed = wanted < left ? wanted : left;
+      const uint64_t claim_end = PackLastIssued(plan.candidate_ms, first_seq + claimed - 1);
+      if (!state->last_issued.compare_exchange_weak(last, claim_end, std::memory_order_acq_rel,
+                                                    std::memory_order_acquire)) {
         continue;  // another caller won; `last` now holds its value
       }
       if (plan.lead_ms > 0 && plan.candidate_ms != LastIssuedMs(last)) {
         state->borrow_step_clock_ms.store(now_ms, std::memory_order_relaxed);
       }
-      result.id =
-          ComposeId(plan.candidate_ms, state->node_id, LastIssuedSequence(plan.next_packed));
+      result.id = ComposeId(plan.candidate_ms, state->node_id, first_seq);
+      *count = claimed;
       result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
+      // The decision key of the first ID claimed: a run records what as many
+      // single calls would.
       result.condition_changed =
           NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
     } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
@@ -167,52 +183,18 @@ NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
   }
 }
 
+}  // namespace
+
+NextIdResult NextId(GeneratorState* state, Clock* clock, int64_t max_drift_ms) {
+  int32_t count = 0;
+  return Step(state, clock, max_drift_ms, 1, &count);
+}
+
 NextIdRunResult NextIdRun(GeneratorState* state, Clock* clock, int64_t max_drift_ms,
                           int32_t max_count) {
-  // The same steps as NextId(), with a run in place of one sequence number.
-  // Kept apart from NextId() so that the one-ID hot path stays as it is.
   NextIdRunResult run{};
-  NextIdResult& result = run.first;
-  uint64_t last = state->last_issued.load(std::memory_order_acquire);
-  for (;;) {
-    const int64_t now_ms = clock->NowMs();
-    const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
-    const Plan plan = PlanNext(last, now_ms, reserved, max_drift_ms,
-                               state->borrow_step_clock_ms.load(std::memory_order_relaxed));
-    result.outcome = plan.outcome;
-    result.candidate_ms = plan.candidate_ms;
-    result.now_ms = now_ms;
-    result.lead_ms = plan.lead_ms;
-
-    if (plan.outcome == NextIdOutcome::kIssued) {
-      // PlanNext() checked the run's millisecond; the run only takes more
-      // sequence numbers of it, never another millisecond.
-      const int32_t first_seq = LastIssuedSequence(plan.next_packed);
-      const int32_t left = kMaxSequence - first_seq + 1;
-      const int32_t wanted = max_count < 1 ? 1 : max_count;
-      const int32_t count = wanted < left ? wanted : left;
-      const uint64_t run_end = PackLastIssued(plan.candidate_ms, first_seq + count - 1);
-      if (!state->last_issued.compare_exchange_weak(last, run_end, std::memory_order_acq_rel,
-                                                    std::memory_order_acquire)) {
-        continue;  // another caller won; `last` now holds its value
-      }
-      if (plan.lead_ms > 0 && plan.candidate_ms != LastIssuedMs(last)) {
-        state->borrow_step_clock_ms.store(now_ms, std::memory_order_relaxed);
-      }
-      result.id = ComposeId(plan.candidate_ms, state->node_id, first_seq);
-      run.count = count;
-      result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
-      result.condition_changed =
-          NoteClockCondition(state, ClockDecisionKey(plan.next_packed, false), result.condition);
-    } else if (plan.outcome == NextIdOutcome::kClockTooFarBehind) {
-      state->clock_behind_errors.fetch_add(1, std::memory_order_relaxed);
-      result.condition = ClockCondition::kTooFarBehind;
-      result.condition_changed =
-          NoteClockCondition(state, ClockDecisionKey(last, true), result.condition);
-    }
-    // Any other outcome makes no statement about the clock.
-    return run;
-  }
+  run.first = Step(state, clock, max_drift_ms, max_count, &run.count);
+  return run;
 }
 
 }  // namespace snowflake
