@@ -16,7 +16,7 @@
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql snowflake--1.1--1.2.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 # The version, in one place: default_version in snowflake.control. The
@@ -38,7 +38,7 @@ CXX_STD = -std=c++17 -fno-exceptions -fno-rtti -fvisibility=hidden
 PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER) -MMD -MP
 # PG18's magic block carries the version (src/pg/pg_compat.h).
 PG_CPPFLAGS = -DSNOWFLAKE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK = -lstdc++
+SHLIB_LINK = -lcurl -ljansson -lstdc++
 
 # The core is compiled without the server's include path, so a PostgreSQL
 # header in src/core/ fails the build: "no PostgreSQL header" is checked by
