@@ -305,6 +305,7 @@ bool GatewayError(const json_t* answer, int* code, std::string* message) {
 bool ParseEtcdEndpoints(const std::string& list, std::vector<std::string>* endpoints,
                         std::string* error) {
   endpoints->clear();
+  std::vector<std::string> parsed;
   const char* blanks = " \t\r\n";
   size_t start = 0;
   while (true) {
@@ -340,10 +341,11 @@ bool ParseEtcdEndpoints(const std::string& list, std::vector<std::string>* endpo
       *error = "etcd endpoint \"" + item + "\" has no host";
       return false;
     }
-    endpoints->push_back(item);
+    parsed.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  *endpoints = std::move(parsed);
   return true;
 }
 
