@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <system_error>
 #include <utility>
 
 namespace snowflake {
@@ -418,6 +419,11 @@ CurlEtcdClient::Impl::Outcome CurlEtcdClient::Impl::Post(const std::string& endp
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     *why = curl_error[0] != '\0' ? curl_error : curl_easy_strerror(rc);
+    long os_errno = 0;  // curl's message may not say "Connection refused"
+    if (curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno != 0) {
+      *why += " (" +
+              std::error_code(static_cast<int>(os_errno), std::generic_category()).message() + ")";
+    }
     return Outcome::kUnreachable;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_code);
