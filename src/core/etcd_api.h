@@ -44,7 +44,8 @@ struct EtcdCompare {
   std::string value;   // kValue (byte-wise comparison)
 };
 
-// One operation of a transaction (etcd's RequestOp): a put or a range read.
+// One operation of a transaction (etcd's RequestOp): a put, a range read or
+// a delete.
 struct EtcdOp {
   enum class Kind { kPut, kRange, kDelete };
   Kind kind = Kind::kPut;

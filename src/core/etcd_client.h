@@ -16,7 +16,14 @@
 // Endpoints are tried in order, starting with the one that answered last;
 // one that does not answer within request_timeout_ms (connection refused, a
 // frozen member, a TLS failure) is skipped for the next. So a cluster that
-// lost a member keeps answering, one timeout later at most.
+// lost a member keeps answering, one timeout later at most. An endpoint
+// that answers with gRPC code 14 (Unavailable: "no leader", "request timed
+// out") is skipped too.
+// Consequence for writers: a request that timed out on one endpoint is sent
+// to the next, and the first may still apply it, even much later (a frozen
+// member that resumes and forwards it). So guard each write with a compare
+// that a repeat of it would fail (a mod_revision), never with one that a
+// stale copy still passes (only "the lease is ours").
 //
 // Authentication: with a user, the client authenticates
 // (/v3/auth/authenticate) before its first request and again when etcd
@@ -46,8 +53,10 @@ struct EtcdClientConfig {
 };
 
 // Splits "http://a:2379, https://b:2379" into endpoints (whitespace
-// trimmed, a trailing "/" dropped). False, with *error, for an empty
-// element or a URL that is not http:// or https:// with a host.
+// trimmed, a trailing "/" dropped). False, with *error and no endpoints,
+// for an empty list or element, or a URL that is not http:// or https://
+// (lower case) with a host, or that has a user name, a query or a fragment
+// (credentials go in EtcdClientConfig::user and password).
 bool ParseEtcdEndpoints(const std::string& list, std::vector<std::string>* endpoints,
                         std::string* error);
 
