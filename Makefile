@@ -38,9 +38,12 @@ CXX_STD = -std=c++17 -fno-exceptions -fno-rtti -fvisibility=hidden
 PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER) -MMD -MP
 # PG18's magic block carries the version (src/pg/pg_compat.h).
 PG_CPPFLAGS = -DSNOWFLAKE_VERSION='"$(EXTVERSION)"'
-# The etcd client (src/core/etcd_client.cpp): libcurl, jansson, and
-# OpenSSL's libcrypto for base64; pkg-config knows where each one is.
-ETCD_DEPS = libcurl jansson libcrypto
+# The etcd client (src/core/etcd_client.cpp): libcurl, nlohmann/json
+# (header-only) and OpenSSL's libcrypto for base64; pkg-config knows where
+# each one is. Not a C JSON library: jansson exports json_object(), and so
+# does the postgres executable (an SQL function), which the dynamic linker
+# would bind the library's own calls to (src/core/json.h).
+ETCD_DEPS = libcurl nlohmann_json libcrypto
 ETCD_DEPS_CFLAGS := $(shell pkg-config --cflags $(ETCD_DEPS))
 ETCD_DEPS_LIBS := $(shell pkg-config --libs $(ETCD_DEPS))
 SHLIB_LINK = -lstdc++ $(ETCD_DEPS_LIBS)

@@ -11,9 +11,9 @@ set -euo pipefail
 
 major=${SNOWFLAKE_PG_MAJOR:-15}
 
-# The etcd client of the core (node-id leases) links libcurl, jansson and
+# The etcd client of the core (node-id leases) links libcurl, nlohmann/json and
 # OpenSSL's libcrypto, found with pkg-config.
-etcd_dev=(pkg-config libcurl4-openssl-dev libjansson-dev libssl-dev)
+etcd_dev=(pkg-config libcurl4-openssl-dev nlohmann-json3-dev libssl-dev)
 build=(make g++ postgresql-"$major" postgresql-server-dev-"$major" "${etcd_dev[@]}")
 # What pg_regress and the TAP suite (tests/t/) need besides the server and
 # the build: IPC::Run, libfaketime (clock shifts), mount and ps (fault

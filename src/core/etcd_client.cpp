@@ -19,7 +19,6 @@
 #include "etcd_client.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -28,6 +27,8 @@
 #include <memory>
 #include <system_error>
 #include <utility>
+
+#include "json.h"
 
 namespace snowflake {
 
@@ -41,15 +42,6 @@ constexpr int kGrpcUnauthenticated = 16;
 
 // An answer larger than this is not one etcd gives for what we ask.
 constexpr size_t kMaxResponseBytes = 64u << 20;
-
-struct JsonDeleter {
-  void operator()(json_t* json) const { json_decref(json); }
-};
-using JsonPtr = std::unique_ptr<json_t, JsonDeleter>;
-
-struct FreeDeleter {
-  void operator()(char* p) const { free(p); }  // NOLINT(cppcoreguidelines-no-malloc)
-};
 
 // Base64 with OpenSSL's codec (the gateway's encoding of proto3 bytes is
 // standard base64 with padding).
@@ -87,72 +79,62 @@ bool Base64Decode(const char* in, size_t len, std::string* out) {
   return true;
 }
 
-JsonPtr JsonInt64(int64_t v) { return JsonPtr(json_string(std::to_string(v).c_str())); }
-
-// Adds key: value to obj, taking value; false if value is null or the set fails.
-bool SetNew(json_t* obj, const char* key, JsonPtr value) {
-  if (!value) return false;
-  return json_object_set_new(obj, key, value.release()) == 0;
-}
-
-bool SetBytes(json_t* obj, const char* key, const std::string& bytes) {
-  return SetNew(obj, key, JsonPtr(json_string(Base64Encode(bytes).c_str())));
-}
+Json JsonInt64(int64_t v) { return Json(std::to_string(v)); }
 
 // An int64 field of an answer: a decimal string (or, tolerated, a JSON
 // integer); absent means 0 (proto3 JSON leaves zero values out).
-bool GetInt64(const json_t* obj, const char* key, int64_t* out) {
-  const json_t* v = json_object_get(obj, key);
+bool GetInt64(const Json& obj, const char* key, int64_t* out) {
+  const Json* v = JsonMember(obj, key);
   *out = 0;
-  if (v == nullptr || json_is_null(v)) return true;
-  if (json_is_integer(v)) {
-    *out = static_cast<int64_t>(json_integer_value(v));
+  if (v == nullptr || v->is_null()) return true;
+  if (v->is_number_integer()) {
+    *out = v->get<int64_t>();
     return true;
   }
-  if (!json_is_string(v)) return false;
-  const char* s = json_string_value(v);
-  if (*s == '\0') return false;
+  if (!v->is_string()) return false;
+  const std::string& s = v->get_ref<const std::string&>();
+  if (s.empty()) return false;
   char* end = nullptr;
   errno = 0;
-  const long long parsed = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0') return false;
+  const long long parsed = strtoll(s.c_str(), &end, 10);
+  if (errno != 0 || end == s.c_str() || *end != '\0') return false;
   *out = static_cast<int64_t>(parsed);
   return true;
 }
 
-bool GetBytes(const json_t* obj, const char* key, std::string* out) {
-  const json_t* v = json_object_get(obj, key);
+bool GetBytes(const Json& obj, const char* key, std::string* out) {
+  const Json* v = JsonMember(obj, key);
   out->clear();
-  if (v == nullptr || json_is_null(v)) return true;
-  if (!json_is_string(v)) return false;
-  return Base64Decode(json_string_value(v), json_string_length(v), out);
+  if (v == nullptr || v->is_null()) return true;
+  if (!v->is_string()) return false;
+  const std::string& text = v->get_ref<const std::string&>();
+  return Base64Decode(text.data(), text.size(), out);
 }
 
-bool ParseKeyValue(const json_t* obj, EtcdKeyValue* kv) {
-  return json_is_object(obj) && GetBytes(obj, "key", &kv->key) &&
-         GetBytes(obj, "value", &kv->value) &&
+bool ParseKeyValue(const Json& obj, EtcdKeyValue* kv) {
+  return obj.is_object() && GetBytes(obj, "key", &kv->key) && GetBytes(obj, "value", &kv->value) &&
          GetInt64(obj, "create_revision", &kv->create_revision) &&
          GetInt64(obj, "mod_revision", &kv->mod_revision) &&
          GetInt64(obj, "version", &kv->version) && GetInt64(obj, "lease", &kv->lease);
 }
 
 // The "kvs" of a RangeResponse; absent when the range is empty.
-bool ParseKvs(const json_t* obj, std::vector<EtcdKeyValue>* kvs) {
+bool ParseKvs(const Json& obj, std::vector<EtcdKeyValue>* kvs) {
   kvs->clear();
-  const json_t* arr = json_object_get(obj, "kvs");
-  if (arr == nullptr || json_is_null(arr)) return true;
-  if (!json_is_array(arr)) return false;
-  kvs->resize(json_array_size(arr));
+  const Json* arr = JsonMember(obj, "kvs");
+  if (arr == nullptr || arr->is_null()) return true;
+  if (!arr->is_array()) return false;
+  kvs->resize(arr->size());
   for (size_t i = 0; i < kvs->size(); i++) {
-    if (!ParseKeyValue(json_array_get(arr, i), &(*kvs)[i])) return false;
+    if (!ParseKeyValue((*arr)[i], &(*kvs)[i])) return false;
   }
   return true;
 }
 
-bool GetHeaderRevision(const json_t* obj, int64_t* revision) {
-  const json_t* header = json_object_get(obj, "header");
+bool GetHeaderRevision(const Json& obj, int64_t* revision) {
+  const Json* header = JsonMember(obj, "header");
   *revision = 0;
-  return header == nullptr || (json_is_object(header) && GetInt64(header, "revision", revision));
+  return header == nullptr || (header->is_object() && GetInt64(*header, "revision", revision));
 }
 
 const char* CompareTargetName(EtcdCompare::Target t) {
@@ -202,71 +184,68 @@ const char* CompareResultName(EtcdCompare::Result r) {
   return nullptr;
 }
 
-JsonPtr CompareToJson(const EtcdCompare& c) {
+// false (and *out untouched) for a target or result outside the enums.
+bool CompareToJson(const EtcdCompare& c, Json* out) {
   const char* target = CompareTargetName(c.target);
   const char* field = CompareFieldName(c.target);
   const char* result = CompareResultName(c.result);
-  if (target == nullptr || field == nullptr || result == nullptr) return nullptr;
-  JsonPtr obj(json_object());
-  if (!obj || !SetBytes(obj.get(), "key", c.key) ||
-      !SetNew(obj.get(), "target", JsonPtr(json_string(target))) ||
-      !SetNew(obj.get(), "result", JsonPtr(json_string(result)))) {
-    return nullptr;
-  }
-  const bool ok = c.target == EtcdCompare::Target::kValue
-                      ? SetBytes(obj.get(), field, c.value)
-                      : SetNew(obj.get(), field, JsonInt64(c.number));
-  return ok ? std::move(obj) : nullptr;
+  if (target == nullptr || field == nullptr || result == nullptr) return false;
+  Json obj = Json::object();
+  obj["key"] = Base64Encode(c.key);
+  obj["target"] = target;
+  obj["result"] = result;
+  obj[field] = c.target == EtcdCompare::Target::kValue ? Json(Base64Encode(c.value))
+                                                       : JsonInt64(c.number);
+  *out = std::move(obj);
+  return true;
 }
 
 // A RequestOp: {"request_put":{...}}, {"request_range":{...}} or
 // {"request_delete_range":{...}}.
-JsonPtr OpToJson(const EtcdOp& op) {
-  JsonPtr inner(json_object());
-  if (!inner || !SetBytes(inner.get(), "key", op.key)) return nullptr;
+bool OpToJson(const EtcdOp& op, Json* out) {
+  Json inner = Json::object();
+  inner["key"] = Base64Encode(op.key);
   const char* name = nullptr;
   switch (op.kind) {
     case EtcdOp::Kind::kPut:
       name = "request_put";
-      if (!SetBytes(inner.get(), "value", op.value) ||
-          (op.lease != 0 && !SetNew(inner.get(), "lease", JsonInt64(op.lease)))) {
-        return nullptr;
-      }
+      inner["value"] = Base64Encode(op.value);
+      if (op.lease != 0) inner["lease"] = JsonInt64(op.lease);
       break;
     case EtcdOp::Kind::kRange:
       name = "request_range";
-      if (!op.range_end.empty() && !SetBytes(inner.get(), "range_end", op.range_end))
-        return nullptr;
+      if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
       break;
     case EtcdOp::Kind::kDelete:
       name = "request_delete_range";
-      if (!op.range_end.empty() && !SetBytes(inner.get(), "range_end", op.range_end))
-        return nullptr;
+      if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
       break;
   }
-  if (name == nullptr) return nullptr;
-  JsonPtr outer(json_object());
-  if (!outer || !SetNew(outer.get(), name, std::move(inner))) return nullptr;
-  return outer;
+  if (name == nullptr) return false;
+  Json outer = Json::object();
+  outer[name] = std::move(inner);
+  *out = std::move(outer);
+  return true;
 }
 
-JsonPtr OpsToJson(const std::vector<EtcdOp>& ops) {
-  JsonPtr arr(json_array());
-  if (!arr) return nullptr;
+bool OpsToJson(const std::vector<EtcdOp>& ops, Json* out) {
+  Json arr = Json::array();
   for (const EtcdOp& op : ops) {
-    JsonPtr j = OpToJson(op);
-    if (!j || json_array_append_new(arr.get(), j.release()) != 0) return nullptr;
+    Json j;
+    if (!OpToJson(op, &j)) return false;
+    arr.push_back(std::move(j));
   }
-  return arr;
+  *out = std::move(arr);
+  return true;
 }
 
 // One ResponseOp of a TxnResponse, for the op that asked for it.
-bool ParseOpResponse(const json_t* resp, const EtcdOp& op, std::vector<EtcdKeyValue>* kvs) {
+bool ParseOpResponse(const Json& resp, const EtcdOp& op, std::vector<EtcdKeyValue>* kvs) {
   kvs->clear();
-  if (!json_is_object(resp)) return false;
+  if (!resp.is_object()) return false;
   if (op.kind != EtcdOp::Kind::kRange) return true;
-  const json_t* range = json_object_get(resp, "response_range");
-  return json_is_object(range) && ParseKvs(range, kvs);
+  const Json* range = JsonMember(resp, "response_range");
+  return range != nullptr && range->is_object() && ParseKvs(*range, kvs);
 }
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
@@ -280,24 +259,22 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
 // etcd's error in an answer, if it is one: the gateway's
 // {"error":"...","code":N} or the keep-alive stream's
 // {"error":{"grpc_code":N,"message":"..."}}.
-bool GatewayError(const json_t* answer, int* code, std::string* message) {
-  const json_t* err = json_object_get(answer, "error");
+bool GatewayError(const Json& answer, int* code, std::string* message) {
+  const Json* err = JsonMember(answer, "error");
   if (err == nullptr) return false;
-  if (json_is_object(err)) {
-    const json_t* c = json_object_get(err, "grpc_code");
-    const json_t* m = json_object_get(err, "message");
-    *code = json_is_integer(c) ? static_cast<int>(json_integer_value(c)) : -1;
-    *message = json_is_string(m) ? json_string_value(m) : "(no message)";
+  if (err->is_object()) {
+    int64_t c = -1;
+    *code = JsonInteger(*err, "grpc_code", &c) ? static_cast<int>(c) : -1;
+    if (!JsonString(*err, "message", message)) *message = "(no message)";
     return true;
   }
   // LeaseGrantResponse has an "error" string field of its own, beside a
   // "header"; the gateway's error has a "code" and no header.
-  const json_t* c = json_object_get(answer, "code");
-  if (!json_is_integer(c) || json_object_get(answer, "header") != nullptr) return false;
-  *code = static_cast<int>(json_integer_value(c));
-  const json_t* m = json_object_get(answer, "message");
-  if (!json_is_string(m)) m = err;
-  *message = json_is_string(m) ? json_string_value(m) : "(no message)";
+  int64_t c = 0;
+  if (!JsonInteger(answer, "code", &c) || JsonMember(answer, "header") != nullptr) return false;
+  *code = static_cast<int>(c);
+  if (!JsonString(answer, "message", message) && !JsonString(answer, "error", message))
+    *message = "(no message)";
   return true;
 }
 
@@ -368,8 +345,8 @@ struct CurlEtcdClient::Impl {
   // when the endpoint answered with JSON; kUnreachable (with why) when it
   // did not answer in time, could not be reached, or answered without JSON
   // with a 5xx status (a proxy in front of a dead member).
-  Outcome Post(const std::string& endpoint, const char* path, const char* request, bool with_token,
-               JsonPtr* answer, long* http_code, std::string* why);
+  Outcome Post(const std::string& endpoint, const char* path, const std::string& request,
+               bool with_token, Json* answer, long* http_code, std::string* why);
 
   // Authenticates with the endpoint; kOk sets token.
   Status Authenticate(const std::string& endpoint, bool* unreachable);
@@ -377,7 +354,7 @@ struct CurlEtcdClient::Impl {
   // One request with failover: *answer is etcd's answer (kOk), or the
   // error etcd gave (kEtcdError, *grpc_code set), or no endpoint answered
   // (kUnavailable).
-  Status Call(const char* path, const json_t* request, JsonPtr* answer, int* grpc_code);
+  Status Call(const char* path, const Json& request, Json* answer, int* grpc_code);
 
   void Note(const std::string& endpoint, const std::string& what) {
     if (!detail.empty()) detail += "; ";
@@ -386,10 +363,11 @@ struct CurlEtcdClient::Impl {
 };
 
 CurlEtcdClient::Impl::Outcome CurlEtcdClient::Impl::Post(const std::string& endpoint,
-                                                         const char* path, const char* request,
-                                                         bool with_token, JsonPtr* answer,
+                                                         const char* path,
+                                                         const std::string& request,
+                                                         bool with_token, Json* answer,
                                                          long* http_code, std::string* why) {
-  answer->reset();
+  *answer = Json();
   *http_code = 0;
   if (curl == nullptr) {
     *why = "curl_easy_init failed";
@@ -412,7 +390,7 @@ CurlEtcdClient::Impl::Outcome CurlEtcdClient::Impl::Post(const std::string& endp
   body.clear();
   curl_error[0] = '\0';
   CURLcode rc = curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  if (rc == CURLE_OK) rc = curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.c_str());
   if (rc == CURLE_OK) rc = curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   if (rc == CURLE_OK) rc = curl_easy_perform(curl);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
@@ -427,10 +405,9 @@ CurlEtcdClient::Impl::Outcome CurlEtcdClient::Impl::Post(const std::string& endp
     return Outcome::kUnreachable;
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, http_code);
-  json_error_t jerr;
-  answer->reset(json_loadb(body.data(), body.size(), 0, &jerr));
-  if (!*answer || !json_is_object(answer->get())) {
-    answer->reset();
+  *answer = ParseJson(body);
+  if (!answer->is_object()) {
+    *answer = Json();
     std::string excerpt = body.substr(0, 200);
     while (!excerpt.empty() && (excerpt.back() == '\n' || excerpt.back() == '\r'))
       excerpt.pop_back();
@@ -443,19 +420,18 @@ CurlEtcdClient::Impl::Outcome CurlEtcdClient::Impl::Post(const std::string& endp
 Status CurlEtcdClient::Impl::Authenticate(const std::string& endpoint, bool* unreachable) {
   *unreachable = false;
   token.clear();
-  JsonPtr request(json_object());
-  // json_string refuses a name or password that is not UTF-8: an error, not an abort.
-  if (!request || !SetNew(request.get(), "name", JsonPtr(json_string(config.user.c_str()))) ||
-      !SetNew(request.get(), "password", JsonPtr(json_string(config.password.c_str())))) {
+  Json request = Json::object();
+  request["name"] = config.user;
+  request["password"] = config.password;
+  if (!ValidUtf8(config.user) || !ValidUtf8(config.password)) {
     Note(endpoint, "the etcd user name or password is not valid UTF-8");
     return Status::Error(StatusCode::kEtcdError, "etcd authentication request");
   }
-  std::unique_ptr<char, FreeDeleter> text(json_dumps(request.get(), JSON_COMPACT));
-  if (!text) return Status::Error(StatusCode::kEtcdError, "etcd authentication request");
-  JsonPtr answer;
+  const std::string text = DumpJson(request);
+  Json answer;
   long http_code = 0;
   std::string why;
-  if (Post(endpoint, "/v3/auth/authenticate", text.get(), false, &answer, &http_code, &why) ==
+  if (Post(endpoint, "/v3/auth/authenticate", text, false, &answer, &http_code, &why) ==
       Outcome::kUnreachable) {
     *unreachable = true;
     Note(endpoint, why);
@@ -463,11 +439,11 @@ Status CurlEtcdClient::Impl::Authenticate(const std::string& endpoint, bool* unr
   }
   int code = 0;
   std::string message;
-  if (!answer) {
+  if (answer.is_null()) {
     Note(endpoint, "authentication: " + why);
     return Status::Error(StatusCode::kEtcdError, "etcd authentication");
   }
-  if (GatewayError(answer.get(), &code, &message)) {
+  if (GatewayError(answer, &code, &message)) {
     if (code == kGrpcUnavailable || code == kGrpcDeadlineExceeded) {
       *unreachable = true;
       Note(endpoint, "authentication: " + message);
@@ -476,24 +452,22 @@ Status CurlEtcdClient::Impl::Authenticate(const std::string& endpoint, bool* unr
     Note(endpoint, "authentication as \"" + config.user + "\": " + message);
     return Status::Error(StatusCode::kEtcdError, "etcd authentication");
   }
-  const json_t* t = json_object_get(answer.get(), "token");
-  if (!json_is_string(t) || json_string_length(t) == 0 || strpbrk(json_string_value(t), "\r\n")) {
+  std::string t;
+  if (!JsonString(answer, "token", &t) || t.empty() || t.find_first_of("\r\n") != std::string::npos ||
+      t.find('\0') != std::string::npos) {
     Note(endpoint, "authentication: the answer has no token");
     return Status::Error(StatusCode::kEtcdError, "etcd authentication");
   }
-  token = json_string_value(t);
+  token = t;
   return Status::Ok();
 }
 
-Status CurlEtcdClient::Impl::Call(const char* path, const json_t* request, JsonPtr* answer,
+Status CurlEtcdClient::Impl::Call(const char* path, const Json& request, Json* answer,
                                   int* grpc_code) {
   detail.clear();
   *grpc_code = 0;
-  std::unique_ptr<char, FreeDeleter> text(json_dumps(request, JSON_COMPACT));
-  if (!text) {
-    detail = "could not encode the request as JSON";
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
+  // Every string in a request is base64 or an integer: ASCII.
+  const std::string text = DumpJson(request);
   const size_t n = config.endpoints.size();
   if (n == 0) {
     detail = "no etcd endpoint configured";
@@ -516,19 +490,19 @@ Status CurlEtcdClient::Impl::Call(const char* path, const json_t* request, JsonP
     while (true) {
       long http_code = 0;
       std::string why;
-      if (Post(endpoint, path, text.get(), true, answer, &http_code, &why) ==
+      if (Post(endpoint, path, text, true, answer, &http_code, &why) ==
           Outcome::kUnreachable) {
         Note(endpoint, why);
         break;  // the next endpoint
       }
-      if (!*answer) {
+      if (answer->is_null()) {
         current = index;
         Note(endpoint, why);
         return Status::Error(StatusCode::kEtcdError, "etcd answer");
       }
       std::string message;
       int code = 0;
-      if (!GatewayError(answer->get(), &code, &message)) {
+      if (!GatewayError(*answer, &code, &message)) {
         current = index;
         return Status::Ok();
       }
@@ -558,7 +532,7 @@ Status CurlEtcdClient::Impl::Call(const char* path, const json_t* request, JsonP
       return Status::Error(StatusCode::kEtcdError, "etcd refused the request");
     }
   }
-  answer->reset();
+  *answer = Json();
   return Status::Error(StatusCode::kUnavailable, "no etcd endpoint answered");
 }
 
@@ -595,20 +569,18 @@ CurlEtcdClient::~CurlEtcdClient() {
 }
 
 Status CurlEtcdClient::GrantLease(int64_t ttl_s, int64_t* lease_id, int64_t* granted_ttl_s) {
-  JsonPtr request(json_object());
-  if (!request || !SetNew(request.get(), "TTL", JsonInt64(ttl_s))) {
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
-  JsonPtr answer;
+  Json request = Json::object();
+  request["TTL"] = JsonInt64(ttl_s);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/lease/grant", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/lease/grant", request, &answer, &code);
   if (!s.ok()) return s;
-  const json_t* err = json_object_get(answer.get(), "error");
-  if (json_is_string(err) && json_string_length(err) > 0) {
-    impl_->detail = std::string("lease grant: ") + json_string_value(err);
+  std::string err;
+  if (JsonString(answer, "error", &err) && !err.empty()) {
+    impl_->detail = "lease grant: " + err;
     return Status::Error(StatusCode::kEtcdError, "etcd lease grant");
   }
-  if (!GetInt64(answer.get(), "ID", lease_id) || !GetInt64(answer.get(), "TTL", granted_ttl_s) ||
+  if (!GetInt64(answer, "ID", lease_id) || !GetInt64(answer, "TTL", granted_ttl_s) ||
       *lease_id == 0) {
     impl_->detail = "lease grant: malformed answer";
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
@@ -617,18 +589,16 @@ Status CurlEtcdClient::GrantLease(int64_t ttl_s, int64_t* lease_id, int64_t* gra
 }
 
 Status CurlEtcdClient::KeepAliveLease(int64_t lease_id, int64_t* ttl_s) {
-  JsonPtr request(json_object());
-  if (!request || !SetNew(request.get(), "ID", JsonInt64(lease_id))) {
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
-  JsonPtr answer;
+  Json request = Json::object();
+  request["ID"] = JsonInt64(lease_id);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/lease/keepalive", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/lease/keepalive", request, &answer, &code);
   if (!s.ok()) return s;
   // A stream of one message: {"result":{"ID":...,"TTL":...}}; no TTL (0)
   // when the lease is gone.
-  const json_t* result = json_object_get(answer.get(), "result");
-  if (!json_is_object(result) || !GetInt64(result, "TTL", ttl_s)) {
+  const Json* result = JsonMember(answer, "result");
+  if (result == nullptr || !result->is_object() || !GetInt64(*result, "TTL", ttl_s)) {
     impl_->detail = "lease keep-alive: malformed answer";
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
   }
@@ -637,13 +607,11 @@ Status CurlEtcdClient::KeepAliveLease(int64_t lease_id, int64_t* ttl_s) {
 }
 
 Status CurlEtcdClient::RevokeLease(int64_t lease_id) {
-  JsonPtr request(json_object());
-  if (!request || !SetNew(request.get(), "ID", JsonInt64(lease_id))) {
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
-  JsonPtr answer;
+  Json request = Json::object();
+  request["ID"] = JsonInt64(lease_id);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/lease/revoke", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/lease/revoke", request, &answer, &code);
   // "etcdserver: requested lease not found": already gone, the same outcome.
   if (s.code == StatusCode::kEtcdError && code == kGrpcNotFound) {
     impl_->detail.clear();
@@ -654,37 +622,39 @@ Status CurlEtcdClient::RevokeLease(int64_t lease_id) {
 
 Status CurlEtcdClient::Txn(const EtcdTxn& txn, EtcdTxnResult* result) {
   *result = EtcdTxnResult{};
-  JsonPtr request(json_object());
-  JsonPtr compares(json_array());
-  if (!request || !compares) return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
+  Json request = Json::object();
+  Json compares = Json::array();
   for (const EtcdCompare& c : txn.compare) {
-    JsonPtr j = CompareToJson(c);
-    if (!j || json_array_append_new(compares.get(), j.release()) != 0) {
+    Json j;
+    if (!CompareToJson(c, &j)) {
       impl_->detail = "could not encode a transaction's compare";
       return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
     }
+    compares.push_back(std::move(j));
   }
-  if (!SetNew(request.get(), "compare", std::move(compares)) ||
-      !SetNew(request.get(), "success", OpsToJson(txn.success)) ||
-      !SetNew(request.get(), "failure", OpsToJson(txn.failure))) {
+  Json success, failure;
+  if (!OpsToJson(txn.success, &success) || !OpsToJson(txn.failure, &failure)) {
     impl_->detail = "could not encode a transaction";
     return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
   }
-  JsonPtr answer;
+  request["compare"] = std::move(compares);
+  request["success"] = std::move(success);
+  request["failure"] = std::move(failure);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/kv/txn", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/kv/txn", request, &answer, &code);
   if (!s.ok()) return s;
-  const json_t* succeeded = json_object_get(answer.get(), "succeeded");
-  if (succeeded != nullptr && !json_is_boolean(succeeded)) {
+  const Json* succeeded = JsonMember(answer, "succeeded");
+  if (succeeded != nullptr && !succeeded->is_boolean()) {
     impl_->detail = "transaction: malformed answer (succeeded)";
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
   }
-  result->succeeded = json_is_true(succeeded);
+  result->succeeded = succeeded != nullptr && succeeded->get<bool>();
   const std::vector<EtcdOp>& ops = result->succeeded ? txn.success : txn.failure;
-  const json_t* responses = json_object_get(answer.get(), "responses");
-  const size_t count = json_is_array(responses) ? json_array_size(responses) : 0;
-  if (!GetHeaderRevision(answer.get(), &result->revision) ||
-      (responses != nullptr && !json_is_array(responses)) || count != ops.size()) {
+  const Json* responses = JsonMember(answer, "responses");
+  const size_t count = responses != nullptr && responses->is_array() ? responses->size() : 0;
+  if (!GetHeaderRevision(answer, &result->revision) ||
+      (responses != nullptr && !responses->is_array()) || count != ops.size()) {
     impl_->detail = "transaction: malformed answer (" + std::to_string(count) + " responses for " +
                     std::to_string(ops.size()) + " operations)";
     *result = EtcdTxnResult{};
@@ -692,7 +662,7 @@ Status CurlEtcdClient::Txn(const EtcdTxn& txn, EtcdTxnResult* result) {
   }
   result->ranges.resize(count);
   for (size_t i = 0; i < count; i++) {
-    if (!ParseOpResponse(json_array_get(responses, i), ops[i], &result->ranges[i])) {
+    if (!ParseOpResponse((*responses)[i], ops[i], &result->ranges[i])) {
       impl_->detail = "transaction: malformed answer (response " + std::to_string(i) + ")";
       *result = EtcdTxnResult{};
       return Status::Error(StatusCode::kEtcdError, "etcd answer");
@@ -704,17 +674,16 @@ Status CurlEtcdClient::Txn(const EtcdTxn& txn, EtcdTxnResult* result) {
 Status CurlEtcdClient::Range(const std::string& key, const std::string& range_end,
                              std::vector<EtcdKeyValue>* kvs) {
   kvs->clear();
-  JsonPtr request(json_object());
-  if (!request || !SetBytes(request.get(), "key", key) ||
-      (!range_end.empty() && !SetBytes(request.get(), "range_end", range_end))) {
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
-  JsonPtr answer;
+  Json request = Json::object();
+  request["key"] = Base64Encode(key);
+  if (!range_end.empty()) request["range_end"] = Base64Encode(range_end);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/kv/range", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/kv/range", request, &answer, &code);
   if (!s.ok()) return s;
-  const json_t* more = json_object_get(answer.get(), "more");
-  if (!ParseKvs(answer.get(), kvs) || json_is_true(more)) {
+  const Json* more = JsonMember(answer, "more");
+  const bool incomplete = more != nullptr && more->is_boolean() && more->get<bool>();
+  if (!ParseKvs(answer, kvs) || incomplete) {
     kvs->clear();
     impl_->detail = "range: malformed or incomplete answer";
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
@@ -723,16 +692,14 @@ Status CurlEtcdClient::Range(const std::string& key, const std::string& range_en
 }
 
 Status CurlEtcdClient::LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) {
-  JsonPtr request(json_object());
-  if (!request || !SetNew(request.get(), "ID", JsonInt64(lease_id))) {
-    return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-  }
-  JsonPtr answer;
+  Json request = Json::object();
+  request["ID"] = JsonInt64(lease_id);
+  Json answer;
   int code = 0;
-  Status s = impl_->Call("/v3/lease/timetolive", request.get(), &answer, &code);
+  Status s = impl_->Call("/v3/lease/timetolive", request, &answer, &code);
   if (!s.ok()) return s;
   // "TTL":"-1" for a lease that is gone; absent (0) for one about to expire.
-  if (!GetInt64(answer.get(), "TTL", ttl_left_s)) {
+  if (!GetInt64(answer, "TTL", ttl_left_s)) {
     impl_->detail = "lease time-to-live: malformed answer";
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
   }

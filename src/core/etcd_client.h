@@ -9,7 +9,7 @@
 // Protocol (etcd's documented gRPC gateway, /v3/..., etcd 3.4 and later):
 // POST of a JSON body; keys and values base64-encoded; int64 fields
 // (lease ids, revisions, TTLs) sent and received as JSON strings. JSON is
-// read and written with jansson, which reports every error by return value
+// read and written with nlohmann/json through json.h, which never throws
 // (the core is built without exceptions, and a malformed answer must be an
 // error, never an abort).
 //

@@ -2,8 +2,6 @@
 // node_lease.h for why they cannot repeat an ID.
 #include "node_lease.h"
 
-#include <jansson.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -11,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "json.h"
 #include "layout.h"
 
 namespace snowflake {
@@ -20,17 +19,6 @@ namespace {
 // A claim of the lowest free id can lose a race to another server's claim
 // of the same id; it then reads the registry again, this many times.
 constexpr int kLowestFreeAttempts = 8;
-
-// jansson's objects are reference-counted C objects; this owns one.
-struct JsonRef {
-  json_t* json;
-  explicit JsonRef(json_t* j) : json(j) {}
-  ~JsonRef() {
-    if (json != nullptr) json_decref(json);
-  }
-  JsonRef(const JsonRef&) = delete;
-  JsonRef& operator=(const JsonRef&) = delete;
-};
 
 std::string NodeDirectory(const std::string& prefix, int32_t node_id) {
   char id[16];
@@ -60,42 +48,34 @@ bool ParseRegistryKey(const std::string& prefix, const std::string& key, int32_t
 }  // namespace
 
 std::string EncodeHolder(const HolderIdentity& holder) {
-  char sysid[32];
-  snprintf(sysid, sizeof sysid, "%" PRIu64, holder.system_identifier);
-  JsonRef object(json_pack("{s:s, s:I, s:s, s:s, s:I}", "host", holder.host.c_str(), "port",
-                           static_cast<json_int_t>(holder.port), "system_identifier", sysid,
-                           "data_directory", holder.data_directory.c_str(), "started_at_ms",
-                           static_cast<json_int_t>(holder.started_at_ms)));
-  if (object.json == nullptr) return "{}";
-  char* text = json_dumps(object.json, JSON_COMPACT | JSON_SORT_KEYS);
-  if (text == nullptr) return "{}";
-  std::string result(text);
-  free(text);
-  return result;
+  Json object = Json::object();
+  object["host"] = holder.host;
+  object["port"] = holder.port;
+  // uint64: above what JSON readers (JavaScript) hold exactly; a string.
+  object["system_identifier"] = std::to_string(holder.system_identifier);
+  object["data_directory"] = holder.data_directory;
+  object["started_at_ms"] = holder.started_at_ms;
+  return DumpJson(object);
 }
 
 bool DecodeHolder(const std::string& json, HolderIdentity* holder) {
-  json_error_t error;
-  JsonRef object(json_loadb(json.data(), json.size(), 0, &error));
-  if (object.json == nullptr || !json_is_object(object.json)) return false;
-  const json_t* host = json_object_get(object.json, "host");
-  const json_t* port = json_object_get(object.json, "port");
-  const json_t* sysid = json_object_get(object.json, "system_identifier");
-  const json_t* datadir = json_object_get(object.json, "data_directory");
-  const json_t* started = json_object_get(object.json, "started_at_ms");
-  if (!json_is_string(host) || !json_is_integer(port) || !json_is_string(sysid) ||
-      !json_is_string(datadir) || !json_is_integer(started))
+  const Json object = ParseJson(json);
+  std::string host, sysid_text, datadir;
+  int64_t port = 0, started = 0;
+  if (!object.is_object() || !JsonString(object, "host", &host) ||
+      !JsonInteger(object, "port", &port) || !JsonString(object, "system_identifier", &sysid_text) ||
+      !JsonString(object, "data_directory", &datadir) ||
+      !JsonInteger(object, "started_at_ms", &started))
     return false;
   char* end = nullptr;
-  const char* sysid_text = json_string_value(sysid);
   errno = 0;
-  const unsigned long long parsed = strtoull(sysid_text, &end, 10);
-  if (errno != 0 || end == sysid_text || *end != '\0') return false;
-  holder->host = json_string_value(host);
-  holder->port = static_cast<int32_t>(json_integer_value(port));
+  const unsigned long long parsed = strtoull(sysid_text.c_str(), &end, 10);
+  if (errno != 0 || sysid_text.empty() || sysid_text[0] == '-' || *end != '\0') return false;
+  holder->host = host;
+  holder->port = static_cast<int32_t>(port);
   holder->system_identifier = parsed;
-  holder->data_directory = json_string_value(datadir);
-  holder->started_at_ms = json_integer_value(started);
+  holder->data_directory = datadir;
+  holder->started_at_ms = started;
   return true;
 }
 
@@ -147,8 +127,10 @@ void NodeLease::Drop() {
 }
 
 Status NodeLease::EnsureLease() {
-  if (lease_id_ != 0 && lease_ttl_ms_ == 0) {
-    // Adopted: alive? (KeepAlive() forgets it when it is gone.)
+  // Adopted, or not confirmed lately (a server waiting for a node id that
+  // another holds keeps its lease between attempts only by these): alive?
+  // KeepAlive() forgets a lease that is gone.
+  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || monotonic_->NowMs() >= valid_until_ms_)) {
     const Status status = KeepAlive();
     if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
   }

@@ -46,7 +46,7 @@ struct HolderIdentity {
   int64_t started_at_ms = 0;  // when this run of the server started (Unix ms)
 };
 
-// JSON, with jansson. Decode is false for a value that is not a holder.
+// JSON (json.h). Decode is false for a value that is not a holder.
 std::string EncodeHolder(const HolderIdentity& holder);
 bool DecodeHolder(const std::string& json, HolderIdentity* holder);
 // Same server (host, port, system identifier, data directory), any run.
