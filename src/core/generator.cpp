@@ -26,13 +26,15 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 }
 
 void SetNodeId(GeneratorState* state, int32_t node_id, int64_t start_after_ms) {
-  RaiseFloor(state, -1, start_after_ms);
+  if (start_after_ms >= 0) RaiseFloor(state, -1, start_after_ms);
   state->node_id.store(node_id, std::memory_order_release);
 }
 
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
   // last_issued first: once it is past the floor, no caller can issue inside
   // the floor's milliseconds, whatever reserved_until says meanwhile.
+  // No floor at all (-1): nothing to raise.
+  if (std::max(floor_ms, start_after_ms) < 0) return;
   const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   while (last < wanted &&
