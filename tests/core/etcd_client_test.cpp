@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -71,6 +75,63 @@ EtcdClientConfig ConfigFor(std::vector<std::string> endpoints, int64_t request_t
   config.request_timeout_ms = request_timeout_ms;
   config.connect_timeout_ms = request_timeout_ms / 2;
   return config;
+}
+
+// An HTTP server on loopback that answers every request with one canned
+// response: what a proxy in front of a dead member, a member without a
+// leader, or something that is not etcd would say.
+class CannedHttpServer {
+ public:
+  explicit CannedHttpServer(std::string response)
+      : socket_(true), response_(std::move(response)), thread_([this] { Serve(); }) {}
+  ~CannedHttpServer() {
+    stop_ = true;
+    // Wakes the accept() with a connection of our own.
+    CurlEtcdClient poke(ConfigFor({url()}, 200));
+    std::vector<EtcdKeyValue> kvs;
+    poke.Range("/", "", &kvs);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(socket_.port()); }
+  int requests() const { return requests_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      const int fd = accept(socket_.fd(), nullptr, nullptr);
+      if (fd < 0) continue;
+      std::string request;
+      char buf[4096];
+      // Headers, then Content-Length bytes of body.
+      size_t want = std::string::npos;
+      while (want == std::string::npos || request.size() < want) {
+        const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+        const size_t end = request.find("\r\n\r\n");
+        const size_t cl = request.find("Content-Length: ");
+        if (want == std::string::npos && end != std::string::npos) {
+          want = end + 4 + (cl == std::string::npos ? 0 : std::stoul(request.substr(cl + 16)));
+        }
+      }
+      if (!stop_) requests_++;
+      const std::string answer = response_;
+      (void)!write(fd, answer.data(), answer.size());
+      close(fd);
+    }
+  }
+
+  LoopbackSocket socket_;
+  std::string response_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+std::string HttpResponse(int status, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
 }
 
 class EtcdClientTest : public ::testing::Test {
@@ -373,6 +434,40 @@ TEST_F(EtcdClientTest, NoEndpointAnswersIsUnavailable) {
   CurlEtcdClient none(ConfigFor({}));
   std::vector<EtcdKeyValue> kvs;
   EXPECT_EQ(none.Range("/x", "", &kvs).code, StatusCode::kUnavailable);
+}
+
+// Answers that mean "not this member": try the next one.
+TEST_F(EtcdClientTest, NoLeaderAnd5xxAnswersFailOver) {
+  CannedHttpServer no_leader(HttpResponse(
+      503, R"({"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14})"));
+  CannedHttpServer bad_gateway(HttpResponse(502, "<html>Bad Gateway</html>"));
+  CurlEtcdClient client(ConfigFor({no_leader.url(), bad_gateway.url(), etcd_->client_url()}, 1000));
+  int64_t lease = 0, granted = 0;
+  ASSERT_EQ(client.GrantLease(5, &lease, &granted).code, StatusCode::kOk)
+      << client.LastErrorDetail();
+  EXPECT_EQ(no_leader.requests(), 1);
+  EXPECT_EQ(bad_gateway.requests(), 1);
+  ASSERT_EQ(client.RevokeLease(lease).code, StatusCode::kOk);
+}
+
+// An answer that is not etcd's: an error, and no other endpoint is asked
+// (it answered; the request may have been applied).
+TEST_F(EtcdClientTest, AnAnswerThatIsNotEtcdsIsAnEtcdError) {
+  for (const std::string& body :
+       {std::string("not json"), std::string("[1,2]"),
+        std::string(R"({"header":{"revision":"x"}})"), std::string(R"({"kvs":[{"key":"%%%"}]})")}) {
+    CannedHttpServer odd(HttpResponse(200, body));
+    CurlEtcdClient client(ConfigFor({odd.url(), etcd_->client_url()}, 1000));
+    EtcdTxn txn;
+    EtcdTxnResult r;
+    std::vector<EtcdKeyValue> kvs;
+    const StatusCode code = body.find("kvs") != std::string::npos
+                                ? client.Range("/k", "", &kvs).code
+                                : client.Txn(txn, &r).code;
+    EXPECT_EQ(code, StatusCode::kEtcdError) << body;
+    EXPECT_NE(client.LastErrorDetail(), "") << body;
+    EXPECT_EQ(odd.requests(), 1) << body;
+  }
 }
 
 }  // namespace
