@@ -194,8 +194,8 @@ bool CompareToJson(const EtcdCompare& c, Json* out) {
   obj["key"] = Base64Encode(c.key);
   obj["target"] = target;
   obj["result"] = result;
-  obj[field] = c.target == EtcdCompare::Target::kValue ? Json(Base64Encode(c.value))
-                                                       : JsonInt64(c.number);
+  obj[field] =
+      c.target == EtcdCompare::Target::kValue ? Json(Base64Encode(c.value)) : JsonInt64(c.number);
   *out = std::move(obj);
   return true;
 }
@@ -453,8 +453,8 @@ Status CurlEtcdClient::Impl::Authenticate(const std::string& endpoint, bool* unr
     return Status::Error(StatusCode::kEtcdError, "etcd authentication");
   }
   std::string t;
-  if (!JsonString(answer, "token", &t) || t.empty() || t.find_first_of("\r\n") != std::string::npos ||
-      t.find('\0') != std::string::npos) {
+  if (!JsonString(answer, "token", &t) || t.empty() ||
+      t.find_first_of("\r\n") != std::string::npos || t.find('\0') != std::string::npos) {
     Note(endpoint, "authentication: the answer has no token");
     return Status::Error(StatusCode::kEtcdError, "etcd authentication");
   }
@@ -490,8 +490,7 @@ Status CurlEtcdClient::Impl::Call(const char* path, const Json& request, Json* a
     while (true) {
       long http_code = 0;
       std::string why;
-      if (Post(endpoint, path, text, true, answer, &http_code, &why) ==
-          Outcome::kUnreachable) {
+      if (Post(endpoint, path, text, true, answer, &http_code, &why) == Outcome::kUnreachable) {
         Note(endpoint, why);
         break;  // the next endpoint
       }

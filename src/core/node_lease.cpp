@@ -63,7 +63,8 @@ bool DecodeHolder(const std::string& json, HolderIdentity* holder) {
   std::string host, sysid_text, datadir;
   int64_t port = 0, started = 0;
   if (!object.is_object() || !JsonString(object, "host", &host) ||
-      !JsonInteger(object, "port", &port) || !JsonString(object, "system_identifier", &sysid_text) ||
+      !JsonInteger(object, "port", &port) ||
+      !JsonString(object, "system_identifier", &sysid_text) ||
       !JsonString(object, "data_directory", &datadir) ||
       !JsonInteger(object, "started_at_ms", &started))
     return false;
@@ -112,8 +113,7 @@ bool DecodeHighWater(const std::string& value, int64_t* ms) {
   return true;
 }
 
-NodeLease::NodeLease(EtcdApi* etcd, Clock* monotonic, NodeLeaseOptions options,
-                     HolderIdentity self)
+NodeLease::NodeLease(EtcdApi* etcd, Clock* monotonic, NodeLeaseOptions options, HolderIdentity self)
     : etcd_(etcd),
       monotonic_(monotonic),
       options_(std::move(options)),
@@ -202,9 +202,10 @@ Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
   node_id_ = node_id;
   high_water_ms_ = mark;
   high_water_attempted_ms_ = mark;
+  high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
   // A claim under the lease proves it alive as of the request.
-  valid_until_ms_ = std::max(valid_until_ms_,
-                             sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_));
+  valid_until_ms_ =
+      std::max(valid_until_ms_, sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_));
   outcome->node_id = node_id;
   outcome->high_water_ms = mark;
   return Status::Ok();
@@ -279,29 +280,67 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
   // Never below a value that may have been stored by a write whose answer
   // was lost.
   const int64_t target = std::max(ms, high_water_attempted_ms_);
-  EtcdTxn txn;
-  EtcdCompare ours;
-  ours.key = HolderKey(options_.prefix, node_id_);
-  ours.target = EtcdCompare::Target::kLease;
-  ours.result = EtcdCompare::Result::kEqual;
-  ours.number = lease_id_;
-  txn.compare.push_back(ours);
-  EtcdOp put;
-  put.kind = EtcdOp::Kind::kPut;
-  put.key = HighWaterKey(options_.prefix, node_id_);
-  put.value = EncodeHighWater(target);
-  txn.success.push_back(put);
-
   high_water_attempted_ms_ = target;
-  EtcdTxnResult result;
-  const Status status = etcd_->Txn(txn, &result);
-  if (!status.ok()) return status;
-  if (!result.succeeded) {
-    Drop();
-    return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
+  const std::string holder_key = HolderKey(options_.prefix, node_id_);
+  const std::string mark_key = HighWaterKey(options_.prefix, node_id_);
+  // A few rounds: a write of ours whose answer was lost moves the key's
+  // revision, which the next round reads and compares against.
+  for (int round = 0; round < 3; ++round) {
+    EtcdTxn txn;
+    EtcdCompare ours;
+    ours.key = holder_key;
+    ours.target = EtcdCompare::Target::kLease;
+    ours.result = EtcdCompare::Result::kEqual;
+    ours.number = lease_id_;
+    // The mark as we last saw it (0: absent). A request that timed out on a
+    // frozen member and is applied there later carries an older revision,
+    // so it cannot put an older, lower mark back over a newer one.
+    EtcdCompare unchanged;
+    unchanged.key = mark_key;
+    unchanged.target = EtcdCompare::Target::kModRevision;
+    unchanged.result = EtcdCompare::Result::kEqual;
+    unchanged.number = high_water_mod_revision_;
+    txn.compare = {ours, unchanged};
+    EtcdOp put;
+    put.kind = EtcdOp::Kind::kPut;
+    put.key = mark_key;
+    put.value = EncodeHighWater(target);
+    txn.success.push_back(put);
+    EtcdOp read_holder;
+    read_holder.kind = EtcdOp::Kind::kRange;
+    read_holder.key = holder_key;
+    EtcdOp read_mark;
+    read_mark.kind = EtcdOp::Kind::kRange;
+    read_mark.key = mark_key;
+    txn.failure = {read_holder, read_mark};
+
+    EtcdTxnResult result;
+    const Status status = etcd_->Txn(txn, &result);
+    if (!status.ok()) return status;
+    if (result.succeeded) {
+      high_water_ms_ = target;
+      high_water_mod_revision_ = result.revision;
+      return Status::Ok();
+    }
+    if (result.ranges.size() != 2)
+      return Status::Error(StatusCode::kEtcdError, "etcd answered with the wrong shape");
+    const std::vector<EtcdKeyValue>& holder = result.ranges[0];
+    if (holder.size() != 1 || holder[0].lease != lease_id_) {
+      Drop();
+      return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
+    }
+    // Still ours; the mark moved (only we write it while we hold the id).
+    const std::vector<EtcdKeyValue>& mark = result.ranges[1];
+    int64_t stored = -1;
+    if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
+      return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
+    high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
+    if (stored >= target) {
+      high_water_ms_ = stored;
+      return Status::Ok();
+    }
   }
-  high_water_ms_ = target;
-  return Status::Ok();
+  return Status::Error(StatusCode::kUnavailable, "the high-water mark kept changing");
 }
 
 Status NodeLease::Release() {

@@ -92,7 +92,8 @@ class NodeLease {
   Status KeepAlive();
 
   // Raises the node id's high-water mark to ms (never lowers it), in a
-  // transaction that checks our holder key still carries our lease.
+  // transaction that checks our holder key still carries our lease and that
+  // the mark is as we last saw it (so a late replay of an older write fails).
   // kLeaseLost when it does not (the claim is dropped); kUnavailable when no
   // answer came (it may or may not have been applied: high_water_ms() stays
   // at the last confirmed value).
@@ -136,6 +137,8 @@ class NodeLease {
   // The highest mark written, confirmed or not: a write whose answer was
   // lost may have been applied, and later writes never go below it.
   int64_t high_water_attempted_ms_ = -1;
+  // The mark's mod_revision as last seen (0: no mark): every write compares it.
+  int64_t high_water_mod_revision_ = 0;
   int64_t valid_until_ms_ = 0;
 };
 
@@ -144,10 +147,10 @@ class NodeLease {
 struct FleetEntry {
   int32_t node_id = -1;
   bool held = false;
-  HolderIdentity holder;        // held only
-  int64_t lease_id = 0;         // held only
+  HolderIdentity holder;          // held only
+  int64_t lease_id = 0;           // held only
   int64_t lease_ttl_left_s = -1;  // held only; -1 unknown
-  int64_t high_water_ms = -1;   // -1: none
+  int64_t high_water_ms = -1;     // -1: none
 };
 
 // Every node id that has a holder or a high-water mark, in node id order.

@@ -27,8 +27,8 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms) {
   return used_recently && headroom < kRenewBelowMs;
 }
 
-Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
-                        int64_t needed_ms, int64_t cap_ms) {
+Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms, int64_t needed_ms,
+                        int64_t cap_ms) {
   const int64_t reserved = state->reserved_until_ms.load(std::memory_order_acquire);
   if (reserved >= needed_ms && !ShouldRenewAhead(*state, now_ms)) return Status::Ok();
   if (needed_ms > cap_ms)

@@ -61,8 +61,8 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms);
 // cap_ms: reserved_until never goes past it (with etcd, the node id's
 // high-water mark, node_lease.h); a needed_ms past it is kBeyondHighWater,
 // with nothing written.
-Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
-                        int64_t needed_ms, int64_t cap_ms = kMaxTimestampMs);
+Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms, int64_t needed_ms,
+                        int64_t cap_ms = kMaxTimestampMs);
 
 }  // namespace snowflake
 

@@ -101,8 +101,7 @@ void ReportNodeLeaseNotHeld(const CoordinationShared* c) {
     case LeaseStatus::kTaken:
       ereport(ERROR,
               (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-               errmsg("snowflake node id %d is held by another server",
-                      c->taken_node_id.load()),
+               errmsg("snowflake node id %d is held by another server", c->taken_node_id.load()),
                errdetail("It is held by %s.", detail),
                errhint("Give this server a snowflake.node_id that no other server uses, or leave "
                        "it unset so that etcd assigns a free one, and restart it; or stop the "
@@ -195,7 +194,8 @@ static bool FileIsPrivate(const char* path, char* error, size_t error_size) {
   }
   const bool own = st.st_uid == geteuid();
   if ((own && (st.st_mode & (S_IRWXG | S_IRWXO))) ||
-      (st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))) || (!own && st.st_uid != 0)) {
+      (st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))) ||
+      (!own && st.st_uid != 0)) {
     snprintf(error, error_size,
              "\"%s\" has group or world access, or another owner; it must be owned by the "
              "server's user (mode 0600 or less) or by root (mode 0640 or less)",
@@ -352,9 +352,8 @@ static void AfterClaim(SnowflakeShared* shared, const snowflake::ClaimOutcome& o
   const int64_t mark = outcome.high_water_ms;
   const int64_t last_ms = snowflake::LastIssuedMs(gen->last_issued.load());
   /* The first window, confirmed in etcd before it can be used. */
-  const int64_t first_window =
-      std::min(std::max({now_ms, last_ms, mark}) + snowflake::kReserveAheadMs,
-               snowflake::kMaxTimestampMs);
+  const int64_t first_window = std::min(
+      std::max({now_ms, last_ms, mark}) + snowflake::kReserveAheadMs, snowflake::kMaxTimestampMs);
   (void)writer_lease->RaiseHighWater(first_window);
   snowflake::SetNodeId(gen, outcome.node_id, mark);
   c->high_water_ms.store(writer_lease->high_water_ms());
@@ -385,8 +384,7 @@ static void DescribeHolder(const snowflake::ClaimOutcome& outcome, bool previous
   if (ttl_left >= 0)
     snprintf(left, sizeof left, "; its lease expires in %lld s unless renewed",
              (long long)ttl_left);
-  snprintf(out, size,
-           "%shost \"%s\", port %d, system identifier %llu, data directory \"%s\"%s",
+  snprintf(out, size, "%shost \"%s\", port %d, system identifier %llu, data directory \"%s\"%s",
            previous_run ? "this server's previous run (killed without releasing it): " : "",
            h.host.c_str(), h.port, (unsigned long long)h.system_identifier,
            h.data_directory.c_str(), left);

@@ -41,10 +41,10 @@ enum class LeaseStatus : int32_t {
 };
 
 struct CoordinationShared {
-  bool enabled; /* set by the postmaster before any backend exists */
-  std::atomic<int32_t> status;          /* a LeaseStatus */
-  std::atomic<int64_t> valid_until_ms;  /* the fence, monotonic ms; 0: do not issue */
-  std::atomic<int64_t> high_water_ms;   /* confirmed in etcd for our node id; -1: none */
+  bool enabled;                              /* set by the postmaster before any backend exists */
+  std::atomic<int32_t> status;               /* a LeaseStatus */
+  std::atomic<int64_t> valid_until_ms;       /* the fence, monotonic ms; 0: do not issue */
+  std::atomic<int64_t> high_water_ms;        /* confirmed in etcd for our node id; -1: none */
   std::atomic<int64_t> high_water_wanted_ms; /* a caller needs this much (the writer raises it) */
   std::atomic<int64_t> lease_id;
   std::atomic<int32_t> preferred_node_id; /* an assigned id from the state file; -1: none */

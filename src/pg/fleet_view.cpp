@@ -77,12 +77,11 @@ static bool ReadFleetRows(FleetRow* rows, int* count, char* error, size_t error_
 
 Datum snowflake_fleet(PG_FUNCTION_ARGS) {
   if (!CoordinationConfigured())
-    ereport(ERROR,
-            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-             errmsg("snowflake.etcd_endpoints is not set"),
-             errdetail("Without etcd there is no node-id registry: each server's node id is "
-                       "what its snowflake.node_id says."),
-             errhint("See \"Fleets and node ids\" in the snowflake README.")));
+    ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                    errmsg("snowflake.etcd_endpoints is not set"),
+                    errdetail("Without etcd there is no node-id registry: each server's node id is "
+                              "what its snowflake.node_id says."),
+                    errhint("See \"Fleets and node ids\" in the snowflake README.")));
 
   FleetRow* rows = static_cast<FleetRow*>(palloc0(sizeof(FleetRow) * (snowflake::kMaxNodeId + 1)));
   int count = 0;
@@ -108,8 +107,7 @@ Datum snowflake_fleet(PG_FUNCTION_ARGS) {
       values[i++] = Int32GetDatum(row.port);
       values[i++] = Int64GetDatum(static_cast<int64>(row.system_identifier));
       values[i++] = CStringGetTextDatum(row.data_directory);
-      values[i++] = TimestampTzGetDatum(
-          row.started_at_ms * 1000 - kUnixToPostgresEpochUs);
+      values[i++] = TimestampTzGetDatum(row.started_at_ms * 1000 - kUnixToPostgresEpochUs);
       values[i++] = Int64GetDatum(row.lease_id);
       if (row.lease_ttl_left_s >= 0) {
         Interval* left = static_cast<Interval*>(palloc0(sizeof(Interval)));

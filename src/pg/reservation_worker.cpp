@@ -114,8 +114,7 @@ void snowflake_reservation_worker_main(Datum) {
       const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
       if (status.code == snowflake::StatusCode::kBeyondHighWater) {
         /* etcd did not confirm the mark: CoordinationWriterStep logged why. */
-      } else if (!status.ok() && !failing &&
-                 status.code == snowflake::StatusCode::kNotReplicated) {
+      } else if (!status.ok() && !failing && status.code == snowflake::StatusCode::kNotReplicated) {
         ereport(WARNING,
                 (errmsg("snowflake: could not renew the reservation: %s", status.what),
                  errdetail("snowflake_next_id() fails once the current window is used up.")));

@@ -122,11 +122,11 @@ void DefineSnowflakeSettings() {
       &node_lease_ttl_setting_s, 10, 3, 3600, PGC_POSTMASTER, GUC_UNIT_S, nullptr, nullptr,
       nullptr);
 
-  DefineCustomStringVariable("snowflake.etcd_ssl_ca_file",
-                             "Certificate authorities that etcd's server certificate must chain to.",
-                             "Empty uses the system's store. Only for https:// endpoints.",
-                             &etcd_ssl_ca_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
-                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "snowflake.etcd_ssl_ca_file",
+      "Certificate authorities that etcd's server certificate must chain to.",
+      "Empty uses the system's store. Only for https:// endpoints.", &etcd_ssl_ca_file_setting, "",
+      PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("snowflake.etcd_ssl_cert_file",
                              "Client certificate presented to etcd.",
                              "For etcd run with --client-cert-auth. Only for https:// endpoints.",

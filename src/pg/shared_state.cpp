@@ -432,17 +432,15 @@ snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms
     const snowflake::Status status = RenewUpToHighWater(shared, now_ms, needed_ms);
     if (status.code != snowflake::StatusCode::kBeyondHighWater) return status;
     /* The writer raises the mark itself; others ask it to. */
-    if (shared->coordination.writer_latch.load() == MyLatch ||
-        !WaitForHighWater(shared, needed_ms))
+    if (shared->coordination.writer_latch.load() == MyLatch || !WaitForHighWater(shared, needed_ms))
       return status;
   }
 }
 
 static snowflake::Status RenewUpToHighWater(SnowflakeShared* shared, int64_t now_ms,
                                             int64_t needed_ms) {
-  const int64_t cap_ms = shared->coordination.enabled
-                             ? shared->coordination.high_water_ms.load()
-                             : snowflake::kMaxTimestampMs;
+  const int64_t cap_ms = shared->coordination.enabled ? shared->coordination.high_water_ms.load()
+                                                      : snowflake::kMaxTimestampMs;
   AcquireRenewalLock(shared);
   /* After a promotion: the margin as configured now (it may have been raised for it). */
   ApplyPromotionMargin(shared);

@@ -216,6 +216,80 @@ TEST_F(NodeLeaseTest, AHighWaterMarkWhoseAnswerWasLostIsNeverWrittenLower) {
   EXPECT_GE(a.high_water_ms(), 2000);
 }
 
+// Passes calls through to the fake, keeping the last transaction; can drop
+// one without applying it (it timed out on a frozen member) so that the test
+// can apply it later, as that member would when it resumes.
+class RecordingEtcd final : public snowflake::EtcdApi {
+ public:
+  explicit RecordingEtcd(FakeEtcd* inner) : inner_(inner) {}
+  Status GrantLease(int64_t ttl_s, int64_t* id, int64_t* granted) override {
+    return inner_->GrantLease(ttl_s, id, granted);
+  }
+  Status KeepAliveLease(int64_t id, int64_t* ttl_s) override {
+    return inner_->KeepAliveLease(id, ttl_s);
+  }
+  Status RevokeLease(int64_t id) override { return inner_->RevokeLease(id); }
+  Status Txn(const snowflake::EtcdTxn& txn, snowflake::EtcdTxnResult* result) override {
+    last_txn = txn;
+    if (hold_next) {
+      hold_next = false;
+      return Status::Error(StatusCode::kUnavailable, "timed out");
+    }
+    return inner_->Txn(txn, result);
+  }
+  Status Range(const std::string& key, const std::string& end,
+               std::vector<EtcdKeyValue>* kvs) override {
+    return inner_->Range(key, end, kvs);
+  }
+  Status LeaseTimeToLive(int64_t id, int64_t* left) override {
+    return inner_->LeaseTimeToLive(id, left);
+  }
+  std::string LastErrorDetail() const override { return inner_->LastErrorDetail(); }
+
+  snowflake::EtcdTxn last_txn;
+  bool hold_next = false;
+
+ private:
+  FakeEtcd* inner_;
+};
+
+TEST_F(NodeLeaseTest, AnOlderMarkAppliedLateCannotLowerTheMark) {
+  RecordingEtcd recording(&etcd_);
+  NodeLease a(&recording, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  ASSERT_TRUE(a.RaiseHighWater(1000).ok());
+  // The write of 2000 times out on a frozen member; it is still queued there.
+  recording.hold_next = true;
+  EXPECT_EQ(a.RaiseHighWater(2000).code, StatusCode::kUnavailable);
+  const snowflake::EtcdTxn stale = recording.last_txn;
+  ASSERT_TRUE(a.RaiseHighWater(3000).ok());
+  EXPECT_EQ(StoredHighWater(9), 3000);
+  // The member resumes and applies the old request: it must fail.
+  snowflake::EtcdTxnResult result;
+  ASSERT_TRUE(etcd_.Txn(stale, &result).ok());
+  EXPECT_FALSE(result.succeeded);
+  EXPECT_EQ(StoredHighWater(9), 3000);
+  // And the holder goes on raising it.
+  ASSERT_TRUE(a.RaiseHighWater(4000).ok());
+  EXPECT_EQ(StoredHighWater(9), 4000);
+}
+
+TEST_F(NodeLeaseTest, AMarkWrittenByALostAnswerIsReadBackNotFoughtOver) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  ASSERT_TRUE(a.RaiseHighWater(1000).ok());
+  etcd_.LoseNextAnswers(1);
+  EXPECT_EQ(a.RaiseHighWater(5000).code, StatusCode::kUnavailable);
+  // The next write compares an old revision, fails, reads 5000 back.
+  ASSERT_TRUE(a.RaiseHighWater(3000).ok());
+  EXPECT_EQ(a.high_water_ms(), 5000);
+  EXPECT_EQ(StoredHighWater(9), 5000);
+  ASSERT_TRUE(a.RaiseHighWater(6000).ok());
+  EXPECT_EQ(StoredHighWater(9), 6000);
+}
+
 TEST_F(NodeLeaseTest, AnAdoptedLeaseClaimsWithoutWaiting) {
   NodeLease a(&etcd_, &clock_, Options(), Server("a"));
   ClaimOutcome out;
@@ -254,8 +328,8 @@ TEST_F(NodeLeaseTest, LeaseLossAtEveryStepNeverLetsTheNextHolderStartLow) {
   enum class Fault { kExpire, kLoseAnswer, kDown };
   for (Fault fault : {Fault::kExpire, Fault::kLoseAnswer, Fault::kDown}) {
     for (int64_t step = 1; step <= 12; ++step) {
-      SCOPED_TRACE(testing::Message() << "fault " << static_cast<int>(fault) << " before call "
-                                      << step);
+      SCOPED_TRACE(testing::Message()
+                   << "fault " << static_cast<int>(fault) << " before call " << step);
       FakeClock clock(1000000);
       FakeEtcd etcd(&clock);
       NodeLease a(&etcd, &clock, Options(), Server("a"));
@@ -322,9 +396,9 @@ TEST(HolderEncoding, RoundTripsAndRejectsMalformedRecords) {
   EXPECT_EQ(back.data_directory, h.data_directory);
   EXPECT_EQ(back.started_at_ms, h.started_at_ms);
   EXPECT_TRUE(snowflake::SameServer(h, back));
-  for (const char* bad : {"", "{", "[]", "{\"host\":1}", "{\"host\":\"a\",\"port\":\"x\"}",
-                          "null", "{\"host\":\"a\",\"port\":1,\"system_identifier\":\"-\","
-                                  "\"data_directory\":\"d\",\"started_at_ms\":1}"})
+  for (const char* bad : {"", "{", "[]", "{\"host\":1}", "{\"host\":\"a\",\"port\":\"x\"}", "null",
+                          "{\"host\":\"a\",\"port\":1,\"system_identifier\":\"-\","
+                          "\"data_directory\":\"d\",\"started_at_ms\":1}"})
     EXPECT_FALSE(snowflake::DecodeHolder(bad, &back)) << bad;
 }
 
