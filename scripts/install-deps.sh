@@ -27,7 +27,7 @@ suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server etcd-clie
 # for a token with curl.
 test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
   clang libclang-rt-14-dev openssl curl)
-bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
+bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.
 versions=(mmdebstrap debian-archive-keyring util-linux)
