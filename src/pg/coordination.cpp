@@ -161,8 +161,9 @@ bool WaitForHighWater(SnowflakeShared* shared, int64_t needed_ms) {
   }
   Latch* latch = c->writer_latch.load();
   if (latch != nullptr) SetLatch(latch);
-  /* One etcd round trip normally; at most a few request timeouts. */
-  const int64_t give_up_ms = snowflake_monotonic_clock.NowMs() + 3 * 2000 + 1000;
+  /* One etcd round trip normally; at most a few request timeouts (5 s each at most). */
+  constexpr int64_t kHighWaterWaitMs = 16000;
+  const int64_t give_up_ms = snowflake_monotonic_clock.NowMs() + kHighWaterWaitMs;
   bool raised = false;
   for (;;) {
     if (c->high_water_ms.load() >= needed_ms) {
