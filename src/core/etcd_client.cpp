@@ -41,7 +41,8 @@ constexpr int kGrpcUnavailable = 14;
 constexpr int kGrpcUnauthenticated = 16;
 
 // An answer larger than this is not one etcd gives for what we ask.
-constexpr size_t kMaxResponseBytes = 64u << 20;
+// (The registry of 1024 node ids is about 400 KiB.)
+constexpr size_t kMaxResponseBytes = 4u << 20;
 
 // Base64 with OpenSSL's codec (the gateway's encoding of proto3 bytes is
 // standard base64 with padding).
@@ -246,6 +247,11 @@ bool ParseOpResponse(const Json& resp, const EtcdOp& op, std::vector<EtcdKeyValu
   if (op.kind != EtcdOp::Kind::kRange) return true;
   const Json* range = JsonMember(resp, "response_range");
   return range != nullptr && range->is_object() && ParseKvs(*range, kvs);
+}
+
+// curl's progress callback: non-zero abandons the transfer.
+int AbandonOnInterrupt(void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return *static_cast<const volatile sig_atomic_t*>(flag) != 0 ? 1 : 0;
 }
 
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
@@ -545,6 +551,12 @@ CurlEtcdClient::CurlEtcdClient(EtcdClientConfig config) : impl_(new Impl) {
   // error of the first request (the handle is then unusable anyway).
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: threads
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, impl_->curl_error);
+  if (cfg.interrupt_flag != nullptr) {
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, AbandonOnInterrupt);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA,
+                     const_cast<void*>(static_cast<const volatile void*>(cfg.interrupt_flag)));
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  }
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &impl_->body);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(cfg.connect_timeout_ms));

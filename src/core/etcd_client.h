@@ -33,6 +33,7 @@
 #ifndef SNOWFLAKE_CORE_ETCD_CLIENT_H
 #define SNOWFLAKE_CORE_ETCD_CLIENT_H
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,6 +51,11 @@ struct EtcdClientConfig {
   std::string password;  // with user
   int64_t connect_timeout_ms = 1000;
   int64_t request_timeout_ms = 2000;  // per endpoint and request, connecting included
+  // When set, a request in flight is abandoned (kUnavailable) as soon as
+  // *interrupt_flag is non-zero: a PostgreSQL backend passes its
+  // InterruptPending, so that a cancel or statement_timeout is not held up
+  // by etcd.
+  const volatile sig_atomic_t* interrupt_flag = nullptr;
 };
 
 // Splits "http://a:2379, https://b:2379" into endpoints (whitespace

@@ -235,12 +235,18 @@ Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcom
     status = etcd_->Range(nodes, EtcdPrefixEnd(nodes), &kvs);
     if (!status.ok()) return status;
     std::vector<bool> taken(kMaxNodeId + 1, false);
+    int32_t already_ours = -1;
     for (const EtcdKeyValue& kv : kvs) {
       int32_t id = -1;
       std::string leaf;
-      if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder")
+      if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder") {
         taken[static_cast<size_t>(id)] = true;
+        // A claim of ours whose answer was lost (or that a resumed member
+        // applied late): that id is ours already; take it, leak nothing.
+        if (kv.lease == lease_id_ && already_ours < 0) already_ours = id;
+      }
     }
+    if (already_ours >= 0) return TryClaim(already_ours, outcome);
     int32_t free_id = -1;
     for (int32_t id = 0; id <= kMaxNodeId; ++id) {
       if (!taken[static_cast<size_t>(id)]) {
@@ -268,6 +274,17 @@ Status NodeLease::KeepAlive() {
   }
   lease_ttl_ms_ = ttl_s * 1000;
   valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  if (!held()) return Status::Ok();
+  // The lease lives, but is the node id still ours? Someone may have
+  // deleted the holder key (by hand, or a whole prefix), and another
+  // server claimed the id since.
+  std::vector<EtcdKeyValue> holder;
+  const Status read = etcd_->Range(HolderKey(options_.prefix, node_id_), "", &holder);
+  if (!read.ok()) return read;
+  if (holder.size() != 1 || holder[0].lease != lease_id_) {
+    Drop();
+    return Status::Error(StatusCode::kLeaseLost, "the node id's holder key is no longer ours");
+  }
   return Status::Ok();
 }
 

@@ -125,8 +125,12 @@ void ReportNodeLeaseNotHeld(const CoordinationShared* c) {
                        "log has the details.")));
       break;
     case LeaseStatus::kStopped:
-      ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN),
-                      errmsg("snowflake released its node id: the server is shutting down")));
+      ereport(ERROR, (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+                      errmsg("snowflake released its node id: the reservation writer stopped"),
+                      errdetail("The server is shutting down, or the \"snowflake reservation "
+                                "writer\" process was terminated; it starts again within a "
+                                "second and claims a node id."),
+                      errhint("Retry in a moment.")));
       break;
     case LeaseStatus::kStarting:
       ereport(ERROR,
@@ -304,7 +308,6 @@ static void ReleaseAtExit(int, Datum arg) {
 void CoordinationWriterStart(SnowflakeShared* shared) {
   CoordinationShared* c = &shared->coordination;
   if (!c->enabled) return;
-  c->writer_latch.store(MyLatch);
   char error[512];
   if (!CreateWriterObjects(c->lease_id.load(), error, sizeof error)) {
     SetStatus(c, LeaseStatus::kEtcdError, error);
@@ -314,6 +317,7 @@ void CoordinationWriterStart(SnowflakeShared* shared) {
     return;
   }
   before_shmem_exit(ReleaseAtExit, PointerGetDatum(shared));
+  c->writer_latch.store(MyLatch);
 }
 
 /* Logs a change of lease status once, at the level it deserves. */
@@ -341,6 +345,8 @@ static void LogStatusChange(LeaseStatus status, int32_t node_id, const char* det
   }
 }
 
+static void LeaseLost(SnowflakeShared* shared, int32_t node_id);
+
 static void PublishFence(CoordinationShared* c) {
   c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
 }
@@ -351,13 +357,31 @@ static void AfterClaim(SnowflakeShared* shared, const snowflake::ClaimOutcome& o
   CoordinationShared* c = &shared->coordination;
   snowflake::GeneratorState* gen = &shared->generator;
   const int64_t mark = outcome.high_water_ms;
+  /*
+   * Under the renewal lock, so that no renewal grows reserved_until against
+   * the old node id's mark meanwhile. reserved_until may still be a window
+   * of another node id this server held before (an assigned id lost and
+   * replaced): no ID of the new id may use it, so the floor goes above it
+   * as well as above the new id's mark.
+   */
+  AcquireRenewalLock(shared);
+  const int64_t reserved = gen->reserved_until_ms.load();
   const int64_t last_ms = snowflake::LastIssuedMs(gen->last_issued.load());
+  const int64_t start_after =
+      gen->node_id.load() == outcome.node_id ? mark : std::max(mark, reserved);
   /* The first window, confirmed in etcd before it can be used. */
-  const int64_t first_window = std::min(
-      std::max({now_ms, last_ms, mark}) + snowflake::kReserveAheadMs, snowflake::kMaxTimestampMs);
-  (void)writer_lease->RaiseHighWater(first_window);
-  snowflake::SetNodeId(gen, outcome.node_id, mark);
+  const int64_t first_window =
+      std::min(std::max({now_ms, last_ms, start_after}) + snowflake::kReserveAheadMs,
+               snowflake::kMaxTimestampMs);
+  const snowflake::Status raised = writer_lease->RaiseHighWater(first_window);
+  if (raised.code == snowflake::StatusCode::kLeaseLost) {
+    ReleaseRenewalLock(shared);
+    LeaseLost(shared, outcome.node_id);
+    return;
+  }
+  snowflake::SetNodeId(gen, outcome.node_id, start_after);
   c->high_water_ms.store(writer_lease->high_water_ms());
+  ReleaseRenewalLock(shared);
   c->lease_id.store(writer_lease->lease_id());
   c->claims.fetch_add(1);
   own_run_wait_until_ms = 0;
@@ -451,6 +475,10 @@ static void TryClaim(SnowflakeShared* shared, int64_t now_ms, int64_t mono_ms) {
 static void LeaseLost(SnowflakeShared* shared, int32_t node_id) {
   CoordinationShared* c = &shared->coordination;
   c->valid_until_ms.store(0, std::memory_order_release);
+  /* No reservation against the lost node id's mark any more (under the lock: see AfterClaim). */
+  AcquireRenewalLock(shared);
+  c->high_water_ms.store(-1);
+  ReleaseRenewalLock(shared);
   c->leases_lost.fetch_add(1);
   SetStatus(c, LeaseStatus::kStarting, "the lease on the node id was lost; claiming it again");
   logged_status = LeaseStatus::kStarting;

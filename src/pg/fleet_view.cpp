@@ -6,7 +6,9 @@
  * Owns: one set-returning SQL function. It reads etcd itself (one range
  * read, and one lease lookup per holder), with a client that lives only in
  * ReadFleetRows(), which never raises an error: the C++ objects are gone
- * before anything here can ereport(). Not on any hot path. Execution is
+ * before anything here can ereport(). Not on any hot path. A cancel or
+ * statement_timeout abandons the etcd request in flight (curl's progress
+ * callback watches InterruptPending), and is then reported as usual. Execution is
  * granted to pg_monitor by the install script (it shows host names and
  * data directories).
  */
@@ -45,6 +47,8 @@ static constexpr int kFleetColumns = 10;
 static bool ReadFleetRows(FleetRow* rows, int* count, char* error, size_t error_size) {
   snowflake::EtcdClientConfig config;
   if (!BuildEtcdClientConfig(&config, error, error_size)) return false;
+  /* A cancel or statement_timeout abandons the request in flight. */
+  config.interrupt_flag = &InterruptPending;
   if (!snowflake::EtcdGlobalInit()) {
     strlcpy(error, "libcurl could not be initialised", error_size);
     return false;
@@ -86,7 +90,10 @@ Datum snowflake_fleet(PG_FUNCTION_ARGS) {
   FleetRow* rows = static_cast<FleetRow*>(palloc0(sizeof(FleetRow) * (snowflake::kMaxNodeId + 1)));
   int count = 0;
   char error[1024];
-  if (!ReadFleetRows(rows, &count, error, sizeof error))
+  const bool read = ReadFleetRows(rows, &count, error, sizeof error);
+  /* The C++ objects are gone: a cancel that abandoned the read is reported as one. */
+  CHECK_FOR_INTERRUPTS();
+  if (!read)
     ereport(ERROR, (errcode(ERRCODE_CONNECTION_FAILURE),
                     errmsg("snowflake could not read the node-id registry from etcd"),
                     errdetail("etcd: %s", error),
@@ -107,7 +114,11 @@ Datum snowflake_fleet(PG_FUNCTION_ARGS) {
       values[i++] = Int32GetDatum(row.port);
       values[i++] = Int64GetDatum(static_cast<int64>(row.system_identifier));
       values[i++] = CStringGetTextDatum(row.data_directory);
-      values[i++] = TimestampTzGetDatum(row.started_at_ms * 1000 - kUnixToPostgresEpochUs);
+      /* From etcd: anyone with access to the prefix could have written it. */
+      if (row.started_at_ms >= 0 && row.started_at_ms < int64{1} << 50)
+        values[i++] = TimestampTzGetDatum(row.started_at_ms * 1000 - kUnixToPostgresEpochUs);
+      else
+        nulls[i++] = true;
       values[i++] = Int64GetDatum(row.lease_id);
       if (row.lease_ttl_left_s >= 0) {
         Interval* left = static_cast<Interval*>(palloc0(sizeof(Interval)));

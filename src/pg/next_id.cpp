@@ -108,6 +108,8 @@ Datum snowflake_next_id(PG_FUNCTION_ARGS) {
       PG_RETURN_INT64(result.id);
     }
     HandleNotIssued(shared, result, &wait);
+    /* A wait (for the renewal lock, the disk, etcd) may have outlasted the lease. */
+    CheckNodeLease(&shared->coordination);
   }
 }
 
@@ -167,6 +169,7 @@ Datum snowflake_next_ids(PG_FUNCTION_ARGS) {
         break;
       }
       HandleNotIssued(shared, run.first, &wait);
+      CheckNodeLease(&shared->coordination);
     }
   }
   const int64 id = state->next_id++;

@@ -355,7 +355,7 @@ void InstallSharedStateHooks() {
  * and every 10 ms regardless, since a lock released without a broadcast, by
  * an error, must not strand us). The sleep runs CHECK_FOR_INTERRUPTS().
  */
-static void AcquireRenewalLock(SnowflakeShared* shared) {
+void AcquireRenewalLock(SnowflakeShared* shared) {
   if (LWLockConditionalAcquire(shared->lock, LW_EXCLUSIVE)) return;
   for (;;) {
     (void)ConditionVariableTimedSleep(&shared->renewal_done, 10, PG_WAIT_EXTENSION);
@@ -364,7 +364,7 @@ static void AcquireRenewalLock(SnowflakeShared* shared) {
   ConditionVariableCancelSleep();
 }
 
-static void ReleaseRenewalLock(SnowflakeShared* shared) {
+void ReleaseRenewalLock(SnowflakeShared* shared) {
   LWLockRelease(shared->lock);
   ConditionVariableBroadcast(&shared->renewal_done);
 }
@@ -439,9 +439,13 @@ snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms
 
 static snowflake::Status RenewUpToHighWater(SnowflakeShared* shared, int64_t now_ms,
                                             int64_t needed_ms) {
+  AcquireRenewalLock(shared);
+  /*
+   * Under the lock: the writer changes the node id and its mark under it
+   * too, so the cap always belongs to the node id IDs are stamped with.
+   */
   const int64_t cap_ms = shared->coordination.enabled ? shared->coordination.high_water_ms.load()
                                                       : snowflake::kMaxTimestampMs;
-  AcquireRenewalLock(shared);
   /* After a promotion: the margin as configured now (it may have been raised for it). */
   ApplyPromotionMargin(shared);
   /* Visible in pg_stat_activity while the file is written and synced. */

@@ -96,6 +96,10 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
  */
 void ApplyPromotionMargin(SnowflakeShared* shared);
 
+/* The renewal lock (see the locking rules above): interruptible waits. */
+void AcquireRenewalLock(SnowflakeShared* shared);
+void ReleaseRenewalLock(SnowflakeShared* shared);
+
 /*
  * Takes the lock, renews, releases; returns the store's status. With etcd,
  * no reservation goes past the node id's high-water mark: a caller that

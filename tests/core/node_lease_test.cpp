@@ -314,6 +314,48 @@ TEST_F(NodeLeaseTest, AMarkWrittenByALostAnswerIsReadBackNotFoughtOver) {
   EXPECT_EQ(StoredHighWater(9), 6000);
 }
 
+// An assigned claim whose answer was lost: the id it did take is ours; the
+// retry takes that one, not a second id that would stay held (leaked) for
+// as long as the server runs.
+TEST_F(NodeLeaseTest, AnAssignedClaimWhoseAnswerWasLostLeaksNoNodeId) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  etcd_.SetBeforeCall([&](FakeEtcdMethod m, int64_t) {
+    if (m == FakeEtcdMethod::kTxn) {
+      etcd_.SetBeforeCall(nullptr);
+      etcd_.LoseNextAnswers(1);
+    }
+  });
+  EXPECT_EQ(a.Claim(-1, -1, &out).code, StatusCode::kUnavailable);
+  ASSERT_TRUE(a.Claim(-1, -1, &out).ok());
+  EXPECT_EQ(out.node_id, 0);
+  std::vector<snowflake::FleetEntry> fleet;
+  ASSERT_TRUE(snowflake::ReadFleet(&etcd_, "/snowflake", &fleet).ok());
+  ASSERT_EQ(fleet.size(), 1u) << "a second node id is held under the same lease";
+  EXPECT_EQ(fleet[0].node_id, 0);
+}
+
+// The lease lives but the holder key was deleted (by hand, or with a whole
+// prefix) and another server claimed the id: the next keep-alive round
+// notices, not only the next high-water write.
+TEST_F(NodeLeaseTest, AKeepAliveNoticesThatTheHolderKeyIsGone) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  NodeLease b(&etcd_, &clock_, Options(), Server("b"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  snowflake::EtcdTxn remove;
+  snowflake::EtcdOp del;
+  del.kind = snowflake::EtcdOp::Kind::kDelete;
+  del.key = snowflake::HolderKey("/snowflake", 9);
+  remove.success.push_back(del);
+  snowflake::EtcdTxnResult result;
+  ASSERT_TRUE(etcd_.Txn(remove, &result).ok());
+  ASSERT_TRUE(b.Claim(9, -1, &out).ok());
+  EXPECT_EQ(a.KeepAlive().code, StatusCode::kLeaseLost);
+  EXPECT_FALSE(a.held());
+  EXPECT_EQ(a.valid_until_ms(), 0);
+}
+
 TEST_F(NodeLeaseTest, AnAdoptedLeaseClaimsWithoutWaiting) {
   NodeLease a(&etcd_, &clock_, Options(), Server("a"));
   ClaimOutcome out;

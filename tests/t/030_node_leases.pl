@@ -211,6 +211,15 @@ cmp_ok($kept, '<', $ttl, sprintf('within the lease time (last ID %.2f s after et
 like($fence_error, qr/55P03: snowflake cannot confirm its node-id lease with etcd/,
 	'with the documented error');
 my $longest_fenced_issue = $kept;
+# snowflake_fleet() asks etcd from the backend: a statement_timeout still
+# ends it while etcd does not answer (each request would wait its timeout).
+my $t_fleet = time();
+my ($fleet_ret, $fleet_out, $fleet_err) = $d->psql('postgres',
+	"SET statement_timeout = '500ms'; SELECT count(*) FROM snowflake_fleet()");
+my $fleet_s = time() - $t_fleet;
+like($fleet_err, qr/canceling statement due to statement timeout/,
+	'snowflake_fleet() with etcd frozen: statement_timeout ends it');
+cmp_ok($fleet_s, '<', 2.5, sprintf('within %.2f s', $fleet_s));
 $etcd->thaw_member($_) for 0 .. 2;
 ok(wait_state($d, 'ready', 60), 'D issues again once etcd answers');
 push @d_ids, keep('d', next_ids($d, 1000));
