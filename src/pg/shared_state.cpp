@@ -33,6 +33,15 @@ snowflake::GuardedClock snowflake_clock(&snowflake_wall_clock, &snowflake_monoto
  */
 static int64_t remembered_floor_ms = -1;
 
+/*
+ * And the clock guard's trust (clock_guard.h): CLOCK_BOOTTIME runs on across
+ * a crash restart, so where the wall clock has been stays true. A guard made
+ * from the wall clock as it reads at the restart would trust a forward jump
+ * that was being held, and hold a correction back to where the clock had
+ * been (after it was set back). Postmaster only; INT64_MIN: none yet.
+ */
+static int64_t remembered_clock_offset_ms = INT64_MIN;
+
 static shmem_request_hook_type prev_shmem_request_hook = nullptr;
 static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
@@ -126,6 +135,20 @@ static void RememberFloor(int, Datum arg) {
   const int64_t floor_ms = std::max(reserved, last_ms);
   if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
     remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
+}
+
+static void RememberClockGuard(int, Datum arg) {
+  const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
+  const int64_t offset_ms = shared->clock_guard.max_offset_ms.load(std::memory_order_relaxed);
+  /* Range-checked like the floor: wall (layout ms) - monotonic (ms since boot). */
+  if (offset_ms >= -snowflake::kMaxTimestampMs && offset_ms <= snowflake::kMaxTimestampMs)
+    remembered_clock_offset_ms = offset_ms;
+  /*
+   * The segment goes next: until the new guard is attached, the postmaster
+   * reads the wall clock as at its first start (LoadStateFile does), not a
+   * guard at an address that is no longer mapped.
+   */
+  snowflake_clock.Attach(nullptr);
 }
 
 /*
@@ -317,10 +340,19 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
-    snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
-                              snowflake_monotonic_clock.NowMs());
-    /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
-    if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
+    if (remembered_clock_offset_ms != INT64_MIN)
+      snowflake::RestoreClockGuard(&shared->clock_guard, remembered_clock_offset_ms);
+    else
+      snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
+                                snowflake_monotonic_clock.NowMs());
+    /*
+     * The postmaster (not a backend under EXEC_BACKEND) keeps the floor and
+     * the clock guard's trust across crash restarts.
+     */
+    if (!IsUnderPostmaster) {
+      on_shmem_exit(RememberFloor, PointerGetDatum(shared));
+      on_shmem_exit(RememberClockGuard, PointerGetDatum(shared));
+    }
     ConditionVariableInit(&shared->renewal_done);
     shared->startup_status = StartupStatus::kReady;
     LoadStateFile(shared);

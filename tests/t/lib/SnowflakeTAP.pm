@@ -38,6 +38,7 @@ our @EXPORT = qw(
   read_state_file
   system_identifier
   postmaster_children
+  reservation_writer_pid
   wait_gone
   kill9_postmaster
   log_size
@@ -247,6 +248,23 @@ sub postmaster_children
 	my ($pid) = @_;
 	return map { /^\s*(\d+)\s+(\d+)/ && $2 == $pid ? ($1) : () }
 	  split /\n/, `ps -eo pid=,ppid=`;
+}
+
+# PID of the node's reservation writer, or undef. It connects to no
+# database, so it is not in pg_stat_activity: found by its process title.
+sub reservation_writer_pid
+{
+	my ($node) = @_;
+	my ($pid) = grep {
+		my $title = '';
+		if (open my $fh, '<', "/proc/$_/cmdline")
+		{
+			$title = <$fh> // '';
+			close $fh;
+		}
+		$title =~ /snowflake reservation writer/;
+	} postmaster_children($node->{_pid});
+	return $pid;
 }
 
 # Process state letter, or undef once the process is gone.
