@@ -16,7 +16,7 @@
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql snowflake--1.1--1.2.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 # The version, in one place: default_version in snowflake.control. The
@@ -38,7 +38,15 @@ CXX_STD = -std=c++17 -fno-exceptions -fno-rtti -fvisibility=hidden
 PG_CXXFLAGS = $(CXX_STD) $(WARNINGS) -isystem $(PG_INCLUDE_SERVER) -MMD -MP
 # PG18's magic block carries the version (src/pg/pg_compat.h).
 PG_CPPFLAGS = -DSNOWFLAKE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK = -lstdc++
+# The etcd client (src/core/etcd_client.cpp): libcurl, nlohmann/json
+# (header-only) and OpenSSL's libcrypto for base64; pkg-config knows where
+# each one is. Not a C JSON library: jansson exports json_object(), and so
+# does the postgres executable (an SQL function), which the dynamic linker
+# would bind the library's own calls to (src/core/json.h).
+ETCD_DEPS = libcurl nlohmann_json libcrypto
+ETCD_DEPS_CFLAGS := $(shell pkg-config --cflags $(ETCD_DEPS))
+ETCD_DEPS_LIBS := $(shell pkg-config --libs $(ETCD_DEPS))
+SHLIB_LINK = -lstdc++ $(ETCD_DEPS_LIBS)
 
 # The core is compiled without the server's include path, so a PostgreSQL
 # header in src/core/ fails the build: "no PostgreSQL header" is checked by
@@ -48,7 +56,7 @@ SHLIB_LINK = -lstdc++
 CORE_HARDENING = $(filter -D_FORTIFY_SOURCE% -fstack-protector% -fstack-clash-protection -fcf-protection%,\
 	$(CPPFLAGS) $(CXXFLAGS))
 src/core/%.o: src/core/%.cpp
-	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC $(CORE_HARDENING) -Isrc/core -MMD -MP -c -o $@ $<
+	$(CXX) $(CXX_STD) $(WARNINGS) -O2 -g -fPIC $(CORE_HARDENING) -Isrc/core $(ETCD_DEPS_CFLAGS) -MMD -MP -c -o $@ $<
 
 # pg_regress: one file per feature. Three throwaway servers are started:
 # preloaded with a node id (REGRESS), preloaded without one, not preloaded.
@@ -145,5 +153,5 @@ format-check:
 
 # clang-tidy with the checks in .clang-tidy; the glue sees PostgreSQL's headers as system headers.
 lint:
-	clang-tidy --quiet src/core/*.cpp src/pg/*.cpp -- -std=c++17 -D_GNU_SOURCE -Isrc/core $(PG_CPPFLAGS) \
+	clang-tidy --quiet src/core/*.cpp src/pg/*.cpp -- -std=c++17 -D_GNU_SOURCE -Isrc/core $(ETCD_DEPS_CFLAGS) $(PG_CPPFLAGS) \
 	  -isystem $(PG_INCLUDE_SERVER)

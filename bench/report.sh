@@ -181,6 +181,18 @@ $(bench_psql -c "SELECT bench_md_grid('batch', 'IDs from')")
 
 $(bench_psql -c "SELECT bench_md_grid('batch_cpu', 'IDs from')")
 
+## 10. With node ids leased from etcd
+
+The same server restarted with \`snowflake.etcd_endpoints\` pointing at one etcd member on
+loopback (README, "Fleets and node ids"): the reservation writer holds the node id under a lease
+and raises its high-water mark in etcd before every reservation window; calls check the lease's
+fence (one read of the monotonic clock). pgbench at 4 clients, ratio to \`SELECT 1\` in the same
+rounds; the bulk statement timed by its IDs' own milliseconds.
+
+$(bench_psql -c "SELECT bench_md('etcd_pgbench')")
+
+$(bench_psql -c "SELECT bench_md('etcd_bulk')")
+
 ## 9. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)
 
 1000 rows per statement, both keys filled by \`DEFAULT snowflake_next_id()\`,

@@ -432,3 +432,58 @@ bench_sync_standby() {
   bench_psql -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
   as_pg_user pg_ctl -D "$work/standby" -m fast -w stop >/dev/null
 }
+
+# 10. (issue 9) With node ids leased from etcd: the same server restarted with
+# snowflake.etcd_endpoints pointing at a single etcd member on loopback, so
+# that the reservation writer keeps a lease and raises the node id's
+# high-water mark in etcd before every window. pgbench at 4 clients, ratio
+# to SELECT 1 in the same rounds, and the bulk statement timed by its IDs.
+bench_etcd() {
+  section_header "10. with node ids leased from etcd, ${pgbench_rounds} rounds of ${pgbench_seconds} s," \
+    "and ${bulk_runs} bulk runs of n=$bulk_big"
+  local client_port=$((23790 + RANDOM % 1000)) peer_port
+  peer_port=$((client_port + 1000))
+  as_pg_user etcd --name bench --data-dir "$work/etcd" \
+    --listen-client-urls "http://127.0.0.1:$client_port" \
+    --advertise-client-urls "http://127.0.0.1:$client_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "bench=http://127.0.0.1:$peer_port" >"$work/etcd.log" 2>&1 &
+  local etcd_pid=$! i
+  for ((i = 0; i < 100; i++)); do
+    etcdctl --endpoints="http://127.0.0.1:$client_port" endpoint health >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ((i < 100)) || { echo "etcd did not start (see $work/etcd.log)" >&2; return 1; }
+  printf "snowflake.etcd_endpoints = 'http://127.0.0.1:%s'\n" "$client_port" |
+    as_pg_user tee -a "$work/data/postgresql.conf" >/dev/null
+  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
+  for ((i = 0; i < 100; i++)); do
+    [[ $(bench_psql -c "SELECT state FROM snowflake_status()") == ready ]] && break
+    sleep 0.1
+  done
+  ((i < 100)) || { echo "the server did not claim its node id in etcd" >&2; return 1; }
+
+  local -A label=([select1.sql]="SELECT 1" [snowflake.sql]="snowflake_next_id()")
+  local round file tps cpu out row started finished ids first_ms last_ms
+  for ((round = 1; round <= pgbench_rounds; round++)); do
+    for file in $(rotate "$round" select1.sql snowflake.sql); do
+      out=$(run_pgbench "$file" 4 "$pgbench_seconds")
+      read -r tps cpu <<<"$out"
+      record etcd_pgbench "${label[$file]}" 4 0 "$round" "$tps" TPS
+    done
+  done
+  for ((round = 1; round <= bulk_runs; round++)); do
+    row=$(bench_psql -F' ' -c "SELECT * FROM bench_span(\$q\$$(bulk_query "snowflake_next_id() sustained" "$bulk_big")\$q\$)")
+    read -r started finished ids first_ms last_ms <<<"$row"
+    [[ $ids == "$bulk_big" ]] || { echo "etcd bulk: $ids IDs, expected $bulk_big" >&2; return 1; }
+    record etcd_bulk "snowflake_next_id() sustained" 1 "$bulk_big" "$round" \
+      "$(calc "$bulk_big / (($last_ms - $first_ms + 1) / 1000)")" IDs/s
+  done
+
+  # Back to the server without etcd, for any later section.
+  as_pg_user sed -i '/^snowflake.etcd_endpoints/d' "$work/data/postgresql.conf"
+  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
+  kill "$etcd_pid" 2>/dev/null || true
+  wait "$etcd_pid" 2>/dev/null || true
+}

@@ -11,21 +11,28 @@ set -euo pipefail
 
 major=${SNOWFLAKE_PG_MAJOR:-15}
 
-build=(make g++ postgresql-"$major" postgresql-server-dev-"$major")
+# The etcd client of the core (node-id leases) links libcurl, nlohmann/json and
+# OpenSSL's libcrypto, found with pkg-config.
+etcd_dev=(pkg-config libcurl4-openssl-dev nlohmann-json3-dev libssl-dev)
+build=(make g++ postgresql-"$major" postgresql-server-dev-"$major" "${etcd_dev[@]}")
 # What pg_regress and the TAP suite (tests/t/) need besides the server and
 # the build: IPC::Run, libfaketime (clock shifts), mount and ps (fault
-# tests), etcd and Patroni (failover tests). Patroni talks to etcd through
-# python3-etcd, which its package stopped pulling in with Debian 13.
-suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server patroni python3-etcd python3-psycopg2)
+# tests), etcd and etcdctl (node-id leases), Patroni (failover tests).
+# Patroni talks to etcd through python3-etcd, which its package stopped
+# pulling in with Debian 13.
+suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server etcd-client patroni python3-etcd
+  python3-psycopg2)
 # python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
+# The etcd client's GoogleTest makes certificates with openssl and asks etcd
+# for a token with curl.
 test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
-  clang libclang-rt-14-dev)
-bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox)
+  clang libclang-rt-14-dev openssl curl)
+bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.
 versions=(mmdebstrap debian-archive-keyring util-linux)
 # make deb and its test: pg_buildext comes with postgresql-server-dev-all.
-deb=(make g++ dpkg-dev debhelper postgresql-server-dev-all lintian git mmdebstrap)
+deb=(make g++ dpkg-dev debhelper postgresql-server-dev-all lintian git mmdebstrap "${etcd_dev[@]}")
 
 group_packages() {
   case "$1" in

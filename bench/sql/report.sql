@@ -24,7 +24,8 @@ CREATE FUNCTION bench_order(section text, metric text) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
                                        'insert_cpu', 'core', 'reservations', 'sync_pgbench',
-                                       'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu'], section), 99) * 100
+                                       'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu', 'etcd_pgbench',
+                                       'etcd_bulk'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() default', 'snowflake_next_id() sustained',
@@ -61,7 +62,7 @@ GROUP BY section, metric, clients, n, unit;
 -- The sections whose ratio is to a baseline variant of the same run.
 CREATE FUNCTION bench_baseline(section text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench') THEN 'SELECT 1'
+  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench', 'etcd_pgbench') THEN 'SELECT 1'
               WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids'
               WHEN section IN ('batch', 'batch_cpu') THEN '1000 x snowflake_next_id()'
               WHEN section IN ('type', 'type_cpu') THEN 'bigint column' END
@@ -150,7 +151,12 @@ t(ord, target, section, metric, clients, use_ratio, goal, higher_is_better) AS (
     (17, 'INSERT 1000 rows: snowflake column / bigint column, 1 client', 'type',
         'snowflake column', 1, true, 0.98, true),
     (18, '(CPU per row) INSERT: bigint column / snowflake column, 1 client', 'type_cpu',
-        'snowflake column', 1, true, 0.98, true)
+        'snowflake column', 1, true, 0.98, true),
+    -- Issue 9: node ids leased from etcd (the lease loop is off the hot path).
+    (19, 'etcd leases: pgbench SELECT snowflake_next_id() / SELECT 1, 4 clients',
+        'etcd_pgbench', 'snowflake_next_id()', 4, true, 0.97, true),
+    (20, 'etcd leases: bulk, generation sustained, IDs/s', 'etcd_bulk',
+        'snowflake_next_id() sustained', 1, false, 3900000, true)
 )
 SELECT t.ord, t.target,
        CASE WHEN t.use_ratio THEN s.ratio ELSE s.median END AS measured,

@@ -16,7 +16,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   state->borrow_step_clock_ms.store(-1, std::memory_order_relaxed);
   state->clock_condition.store(ClockConditionWord(ClockDecisionKey(last, false), initial_condition),
                                std::memory_order_relaxed);
-  state->node_id = node_id;
+  state->node_id.store(node_id, std::memory_order_relaxed);
   state->borrow_events.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
   state->clock_behind_errors.store(0, std::memory_order_relaxed);
@@ -25,9 +25,16 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
   std::atomic_thread_fence(std::memory_order_release);
 }
 
+void SetNodeId(GeneratorState* state, int32_t node_id, int64_t start_after_ms) {
+  if (start_after_ms >= 0) RaiseFloor(state, -1, start_after_ms);
+  state->node_id.store(node_id, std::memory_order_release);
+}
+
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms) {
   // last_issued first: once it is past the floor, no caller can issue inside
   // the floor's milliseconds, whatever reserved_until says meanwhile.
+  // No floor at all (-1): nothing to raise.
+  if (std::max(floor_ms, start_after_ms) < 0) return;
   const uint64_t wanted = PackLastIssued(std::max(floor_ms, start_after_ms), kMaxSequence);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   while (last < wanted &&
@@ -139,6 +146,11 @@ __attribute__((always_inline)) inline NextIdResult Step(GeneratorState* state, C
                                                         int64_t max_drift_ms, int32_t max_count,
                                                         int32_t* count) {
   NextIdResult result{};
+  // The node id before last_issued: a node id assigned by etcd can change
+  // (SetNodeId), which raises the floor above the new id's high-water mark
+  // first, so a caller that sees the new id also sees that floor, and its
+  // compare-and-swap fails if it loaded an older value.
+  int32_t node_id = state->node_id.load(std::memory_order_acquire);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   for (;;) {
     // The clock is read after last_issued is loaded, so a competing caller's
@@ -162,10 +174,20 @@ __attribute__((always_inline)) inline NextIdResult Step(GeneratorState* state, C
                                                     std::memory_order_acquire)) {
         continue;  // another caller won; `last` now holds its value
       }
+      // Claimed under the node id loaded before? If it changed meanwhile,
+      // `reserved` may belong to the new id (renewals under it come after
+      // the change, so having read such a value we read the new id here):
+      // drop the claim (those IDs are never returned) and start over.
+      const int32_t node_id_now = state->node_id.load(std::memory_order_acquire);
+      if (node_id_now != node_id) {
+        node_id = node_id_now;
+        last = state->last_issued.load(std::memory_order_acquire);
+        continue;
+      }
       if (plan.lead_ms > 0 && plan.candidate_ms != LastIssuedMs(last)) {
         state->borrow_step_clock_ms.store(now_ms, std::memory_order_relaxed);
       }
-      result.id = ComposeId(plan.candidate_ms, state->node_id, first_seq);
+      result.id = ComposeId(plan.candidate_ms, node_id, first_seq);
       *count = claimed;
       result.condition = plan.lead_ms > 0 ? ClockCondition::kBorrowing : ClockCondition::kNormal;
       // The decision key of the first ID claimed: a run records what as many

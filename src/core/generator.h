@@ -11,7 +11,9 @@
 //   - reserved_until_ms only grows, and only after the new value is durable;
 //     it is written by RenewReservation() (reservation.h) under the caller's
 //     renewal lock, and read here with acquire ordering.
-//   - node_id is written once by InitGeneratorState() before any call.
+//   - node_id is written by InitGeneratorState() before any call and, when
+//     etcd assigns it, by SetNodeId(), which raises the floor first (release);
+//     the step loads it (acquire) before last_issued.
 //   - RaiseFloor() (WAL replay, promotion) only raises last_issued and
 //     reserved_until, by compare-and-swap, so it is safe beside NextId().
 //   - The counters are relaxed atomics: statistics, never used to decide an ID.
@@ -59,7 +61,8 @@ struct GeneratorState {
   // extra millisecond of lead.
   std::atomic<int64_t> borrow_step_clock_ms;
   std::atomic<uint64_t> clock_condition;  // a ClockConditionWord
-  int32_t node_id;
+  // Fixed at start-up, or assigned by etcd and changed only by SetNodeId().
+  std::atomic<int32_t> node_id;
 
   // Statistics for snowflake_status().
   // (The cross-process atomics must not fall back to a per-process lock.)
@@ -116,6 +119,11 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
 // floor can come from another server (the old primary), and by
 // snowflake_advance_past() after its renewal made floor_ms durable.
 void RaiseFloor(GeneratorState* state, int64_t floor_ms, int64_t start_after_ms);
+
+// Starts issuing as node_id (assigned by etcd, node_lease.h): every later ID
+// gets a millisecond above start_after_ms (the node id's high-water mark),
+// raised before the new node id is published.
+void SetNodeId(GeneratorState* state, int32_t node_id, int64_t start_after_ms);
 
 enum class NextIdOutcome {
   kIssued,              // id is valid and unique

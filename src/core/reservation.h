@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "generator.h"
+#include "layout.h"
 #include "state_store.h"
 #include "status.h"
 
@@ -57,8 +58,11 @@ bool ShouldRenewAhead(const GeneratorState& state, int64_t now_ms);
 // Makes reserved_until >= needed_ms durable, writing the store only if no
 // other renewer already did. On failure reserved_until is unchanged, the
 // failure is counted, and the store's status is returned.
-Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms,
-                        int64_t needed_ms);
+// cap_ms: reserved_until never goes past it (with etcd, the node id's
+// high-water mark, node_lease.h); a needed_ms past it is kBeyondHighWater,
+// with nothing written.
+Status RenewReservation(GeneratorState* state, StateStore* store, int64_t now_ms, int64_t needed_ms,
+                        int64_t cap_ms = kMaxTimestampMs);
 
 }  // namespace snowflake
 

@@ -19,6 +19,13 @@ enum class StatusCode {
   kIoError,        // reading, writing or syncing the state file failed
   kOtherSystem,    // the state file was written by another cluster (system identifier)
   kNotReplicated,  // the synchronous standbys did not confirm a reservation
+  // Node-id leases (node_lease.h):
+  kUnavailable,      // no etcd endpoint answered in time (a request may have been applied)
+  kEtcdError,        // etcd answered with an error (authentication, a malformed request)
+  kNodeIdTaken,      // another server holds the node id
+  kNoFreeNodeId,     // every node id is held
+  kLeaseLost,        // our lease expired or our claim is gone: stop issuing
+  kBeyondHighWater,  // a reservation past the node id's high-water mark in etcd
 };
 
 // A status code plus the errno of the system call that failed, if any, and a

@@ -115,6 +115,19 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
 }
 
 void ReportReservationFailed(const snowflake::Status& status) {
+  if (status.code == snowflake::StatusCode::kBeyondHighWater) {
+    const CoordinationShared* coordination = &snowflake_shared->coordination;
+    /* The lease went while waiting: say that. */
+    if (snowflake_monotonic_clock.NowMs() >= coordination->valid_until_ms.load())
+      ReportNodeLeaseNotHeld(coordination);
+    ereport(ERROR,
+            (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+             errmsg("snowflake could not reserve IDs: %s", status.what),
+             errdetail("With etcd, IDs are reserved only up to the node id's high-water mark, "
+                       "which the reservation writer raises in etcd; it did not in time."),
+             errhint("Check that etcd is reachable at snowflake.etcd_endpoints and that the "
+                     "\"snowflake reservation writer\" process runs.")));
+  }
   if (status.code == snowflake::StatusCode::kNotReplicated)
     ereport(ERROR,
             (errcode(ERRCODE_QUERY_CANCELED),

@@ -18,4 +18,11 @@ inline TimestampTz LayoutMsToTimestampTz(int64 layout_ms) {
   return (layout_ms + snowflake::kEpochUnixMs) * 1000 - kUnixToPostgresEpochUs;
 }
 
+inline int64 TimestampTzToUnixMs(TimestampTz t) { return (t + kUnixToPostgresEpochUs) / 1000; }
+
+/* For log messages: the layout millisecond as timestamptz text (a static buffer). */
+inline const char* LayoutMsToText(int64 layout_ms) {
+  return timestamptz_to_str(LayoutMsToTimestampTz(layout_ms));
+}
+
 #endif /* SNOWFLAKE_PG_LAYOUT_TIME_H */

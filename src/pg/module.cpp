@@ -32,6 +32,9 @@ void _PG_init(void) {
   InstallSharedStateHooks();
   /* Also without a node id: a standby replays its primary's reservations. */
   RegisterReservationRmgr();
-  /* Without a node id nothing may be issued, so there is nothing to reserve. */
-  if (node_id_setting != kNodeIdUnset) RegisterReservationWorker();
+  /*
+   * Without a node id nothing may be issued, so there is nothing to reserve;
+   * with etcd, the writer also claims the node id (or is assigned one).
+   */
+  if (node_id_setting != kNodeIdUnset || CoordinationConfigured()) RegisterReservationWorker();
 }

@@ -155,6 +155,8 @@ Datum snowflake_next_ids(PG_FUNCTION_ARGS) {
     const int32 wanted = static_cast<int32>(
         state->remaining < snowflake::kIdsPerMs ? state->remaining : snowflake::kIdsPerMs);
     NextMsWait wait{0, 0};
+    /* Each run: the node id is still held (a long set spans keep-alives). */
+    CheckNodeLease(&shared->coordination);
     for (;;) {
       const snowflake::NextIdRunResult run = snowflake::NextIdRun(
           &shared->generator, &snowflake_clock, max_clock_drift_setting_ms, wanted);

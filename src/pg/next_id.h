@@ -11,16 +11,20 @@
 
 /*
  * Raises the ERROR that stops function_name from issuing IDs here (not
- * preloaded, node id unset, state file unusable, in recovery), or returns
+ * preloaded, node id unset, state file unusable, in recovery, node id not
+ * held in etcd), or returns
  * the shared state. Inline: it is on the hot path of snowflake_next_id().
  * Include after pg_headers.h.
  */
 inline SnowflakeShared* CheckCanIssueIds(const char* function_name) {
   SnowflakeShared* shared = snowflake_shared;
   if (unlikely(shared == nullptr)) ReportNotPreloaded(function_name);
-  if (unlikely(node_id_setting == kNodeIdUnset)) ReportNodeIdUnset();
+  if (unlikely(node_id_setting == kNodeIdUnset && !shared->coordination.enabled))
+    ReportNodeIdUnset();
   if (unlikely(shared->startup_status != StartupStatus::kReady)) ReportStateUnusable(shared);
   if (unlikely(RecoveryInProgress())) ReportInRecovery();
+  /* With etcd: the node id is held now (coordination.h). */
+  CheckNodeLease(&shared->coordination);
   return shared;
 }
 

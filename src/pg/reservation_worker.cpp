@@ -9,6 +9,11 @@
  * the next window (src/core/reservation.h): about one fsync per second under
  * load, none when idle. It runs only on a primary
  * (BgWorkerStart_RecoveryFinished); a standby issues no IDs.
+ *
+ * With snowflake.etcd_endpoints set, it is also the one process that talks
+ * to etcd (coordination.h): it claims the node id, keeps its lease alive and
+ * raises the node id's high-water mark before each renewal, every round
+ * before it renews.
  */
 #include "pg_headers.h"
 
@@ -94,16 +99,22 @@ void snowflake_reservation_worker_main(Datum) {
     SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 
   SnowflakeShared* shared = snowflake_shared;
+  /* With etcd: this worker claims the node id and keeps its lease (coordination.h). */
+  if (shared != nullptr) CoordinationWriterStart(shared);
   bool failing = false;
   for (;;) {
     if (shared != nullptr) LogClockGuardChanges(shared);
     /* Peek: calls decide about clock jumps; renewing ahead never reserves into one. */
     const int64 now_ms = snowflake_clock.PeekMs();
+    /* Before renewing: the renewal may not go past the node id's high-water mark. */
+    if (shared != nullptr) CoordinationWriterStep(shared, now_ms);
     /* With an unusable state file nothing is issued, so nothing is renewed. */
     if (shared != nullptr && shared->startup_status == StartupStatus::kReady &&
         snowflake::ShouldRenewAhead(shared->generator, now_ms)) {
       const snowflake::Status status = RenewReservationLocked(shared, now_ms, -1);
-      if (!status.ok() && !failing && status.code == snowflake::StatusCode::kNotReplicated) {
+      if (status.code == snowflake::StatusCode::kBeyondHighWater) {
+        /* etcd did not confirm the mark: CoordinationWriterStep logged why. */
+      } else if (!status.ok() && !failing && status.code == snowflake::StatusCode::kNotReplicated) {
         ereport(WARNING,
                 (errmsg("snowflake: could not renew the reservation: %s", status.what),
                  errdetail("snowflake_next_id() fails once the current window is used up.")));
@@ -118,7 +129,7 @@ void snowflake_reservation_worker_main(Datum) {
       } else if (status.ok() && failing) {
         ereport(LOG, (errmsg("snowflake: reservations are being written again")));
       }
-      failing = !status.ok();
+      failing = !status.ok() && status.code != snowflake::StatusCode::kBeyondHighWater;
     }
 
     (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kWakeIntervalMs,

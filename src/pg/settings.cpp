@@ -5,12 +5,53 @@
 
 #include "settings.h"
 
+#include <string>
+#include <vector>
+
+#include "../core/etcd_client.h"
 #include "../core/layout.h"
 
 int node_id_setting = kNodeIdUnset;
 int max_clock_drift_setting_ms = 10000;
 int promotion_margin_setting_ms = 3000;
 int clock_jump_hold_setting_ms = 60000;
+char* etcd_endpoints_setting = nullptr;
+char* etcd_prefix_setting = nullptr;
+int node_lease_ttl_setting_s = 10;
+char* etcd_ssl_ca_file_setting = nullptr;
+char* etcd_ssl_cert_file_setting = nullptr;
+char* etcd_ssl_key_file_setting = nullptr;
+char* etcd_user_setting = nullptr;
+char* etcd_password_file_setting = nullptr;
+
+/*
+ * Whether list parses as etcd endpoints; the C++ objects live only in this
+ * function, which reports through its return value, never ereport().
+ */
+static bool EndpointsValid(const char* list, char* error, size_t error_size) {
+  std::vector<std::string> endpoints;
+  std::string why;
+  const bool ok = snowflake::ParseEtcdEndpoints(list, &endpoints, &why);
+  if (!ok) strlcpy(error, why.c_str(), error_size);
+  return ok;
+}
+
+static bool CheckEtcdEndpoints(char** newval, void**, GucSource) {
+  if (*newval == nullptr || (*newval)[0] == '\0') return true;
+  char error[256];
+  if (EndpointsValid(*newval, error, sizeof error)) return true;
+  GUC_check_errdetail("%s", error);
+  return false;
+}
+
+/* A key prefix: starts with '/', no trailing '/', no NUL games. */
+static bool CheckEtcdPrefix(char** newval, void**, GucSource) {
+  const char* prefix = *newval;
+  const size_t length = prefix == nullptr ? 0 : strlen(prefix);
+  if (length >= 2 && prefix[0] == '/' && prefix[length - 1] != '/') return true;
+  GUC_check_errdetail("The prefix must start with \"/\", not end with one, and name something.");
+  return false;
+}
 
 /*
  * The smallest snowflake.max_clock_drift: a start continues after the stored
@@ -51,6 +92,59 @@ void DefineSnowflakeSettings() {
       "nothing is reserved into it; if the clock comes back, the jump leaves no trace. "
       "0 follows jumps at once; -1 holds them until the clock comes back.",
       &clock_jump_hold_setting_ms, 60000, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+      nullptr);
+
+  DefineCustomStringVariable(
+      "snowflake.etcd_endpoints",
+      "etcd endpoints (comma-separated http:// or https:// URLs) that lease node ids.",
+      "Empty, the default, means no coordination: snowflake.node_id is used as it is. "
+      "Otherwise the server holds its node id under an etcd lease, or is assigned the lowest "
+      "free one when snowflake.node_id is unset.",
+      &etcd_endpoints_setting, "", PGC_POSTMASTER, 0, CheckEtcdEndpoints, nullptr, nullptr);
+
+  DefineCustomStringVariable(
+      "snowflake.etcd_prefix", "Where in etcd's key space the node-id registry lives.",
+      "Servers that share a prefix share node ids: one prefix per fleet.", &etcd_prefix_setting,
+      "/snowflake", PGC_POSTMASTER, 0, CheckEtcdPrefix, nullptr, nullptr);
+
+  /*
+   * 10 s: after a holder dies, its node id is free again within this long
+   * (a promoted standby with the same node id waits for it); the holder
+   * confirms the lease every third of it and stops issuing a fifth of it
+   * (at least 1 s) before it could expire, so an etcd leader election
+   * (about a second with etcd's defaults) or a lost member costs nothing.
+   */
+  DefineCustomIntVariable(
+      "snowflake.node_lease_ttl", "Time to live of the etcd lease a server holds its node id by.",
+      "A node id whose holder stopped is free again after this long. The holder renews the "
+      "lease every third of it and stops issuing a fifth of it (at least 1 s) before the "
+      "lease could expire.",
+      &node_lease_ttl_setting_s, 10, 3, 3600, PGC_POSTMASTER, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
+
+  DefineCustomStringVariable(
+      "snowflake.etcd_ssl_ca_file",
+      "Certificate authorities that etcd's server certificate must chain to.",
+      "Empty uses the system's store. Only for https:// endpoints.", &etcd_ssl_ca_file_setting, "",
+      PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("snowflake.etcd_ssl_cert_file",
+                             "Client certificate presented to etcd.",
+                             "For etcd run with --client-cert-auth. Only for https:// endpoints.",
+                             &etcd_ssl_cert_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "snowflake.etcd_ssl_key_file", "Private key of snowflake.etcd_ssl_cert_file.",
+      "Must be readable by the server's OS user only (mode 0600 or less), like ssl_key_file.",
+      &etcd_ssl_key_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+      nullptr);
+  DefineCustomStringVariable("snowflake.etcd_user", "etcd user to authenticate as.",
+                             "Empty: no etcd authentication.", &etcd_user_setting, "",
+                             PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "snowflake.etcd_password_file", "File holding the password of snowflake.etcd_user.",
+      "The password is never a setting. The file must be readable by the server's OS user "
+      "only (mode 0600 or less); its first line is the password.",
+      &etcd_password_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr,
       nullptr);
 
   MarkGUCPrefixReserved("snowflake");

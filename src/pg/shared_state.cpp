@@ -32,6 +32,11 @@ snowflake::GuardedClock snowflake_clock(&snowflake_wall_clock, &snowflake_monoto
  * state file meanwhile (removed, replaced by an older one). Postmaster only.
  */
 static int64_t remembered_floor_ms = -1;
+/*
+ * Likewise the etcd lease the reservation writer held: after a crash
+ * restart the new writer takes it over instead of waiting for it to expire.
+ */
+static int64_t remembered_lease_id = 0;
 
 /*
  * And the clock guard's trust (clock_guard.h): CLOCK_BOOTTIME runs on across
@@ -135,6 +140,7 @@ static void RememberFloor(int, Datum arg) {
   const int64_t floor_ms = std::max(reserved, last_ms);
   if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
     remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
+  remembered_lease_id = shared->coordination.lease_id.load();
 }
 
 static void RememberClockGuard(int, Datum arg) {
@@ -183,7 +189,11 @@ static void LoadStateFile(SnowflakeShared* shared) {
    * Its node id field then names the IDs the floor covers: 0 until replay
    * writes the primary's.
    */
-  const bool use_state = node_id != kNodeIdUnset || archive_recovery;
+  const bool coordinated = CoordinationConfigured();
+  /* etcd assigns the node id: the file keeps the one assigned last, and the floor. */
+  const bool assigned = coordinated && node_id == kNodeIdUnset;
+  int32_t preferred_node_id = -1;
+  const bool use_state = node_id != kNodeIdUnset || archive_recovery || assigned;
   const int32_t file_node_id = node_id != kNodeIdUnset ? node_id : 0;
   bool created = false;
   snowflake::Status status = snowflake::Status::Ok();
@@ -284,7 +294,8 @@ static void LoadStateFile(SnowflakeShared* shared) {
        * server's own file with another node id means the setting changed.
        */
       const bool own_file = !(persisted.flags & snowflake::kStateReplayed) && !archive_recovery;
-      if (status.ok() && own_file && persisted.node_id != node_id)
+      if (assigned && own_file) preferred_node_id = persisted.node_id;
+      if (status.ok() && own_file && !assigned && persisted.node_id != node_id)
         ereport(WARNING,
                 (errmsg("snowflake: state file \"%s\" was written with node id %d, now running "
                         "as node id %d",
@@ -321,6 +332,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
+  InitCoordinationShared(&shared->coordination, preferred_node_id, remembered_lease_id);
   shared->promotion_pending = promotion_pending;
   shared->replayed_floor_ms.store(std::max<int64_t>(floor_ms, 0), std::memory_order_relaxed);
   if (status.ok() && floor_ms >= 0 && shared->promotion_pending.load())
@@ -402,7 +414,9 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
 
   /* An unusable or never-loaded file is never rewritten by replay. */
   if (shared->startup_status != StartupStatus::kReady) return;
-  if (node_id_setting == kNodeIdUnset && !shared->promotion_pending.load()) return; /* not loaded */
+  if (node_id_setting == kNodeIdUnset && !shared->coordination.enabled &&
+      !shared->promotion_pending.load())
+    return; /* not loaded */
 
   /* Keep the file current, so that a restarted standby keeps the floor too. */
   AcquireRenewalLock(shared);
@@ -411,7 +425,10 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
       GetSystemIdentifier(),
       /* Replayed: another server's floor (a primary's); our own records (crash
          recovery) keep the file this server's own. */
-      (record_node_id != node_id_setting ? snowflake::kStateReplayed : 0u) |
+      (record_node_id != node_id_setting &&
+               record_node_id != shared->coordination.preferred_node_id.load()
+           ? snowflake::kStateReplayed
+           : 0u) |
           (shared->promotion_pending.load() ? snowflake::kStatePromotionPending : 0u)};
   const snowflake::Status status = snowflake_state_store.Save(replayed);
   ReleaseRenewalLock(shared);
@@ -432,6 +449,9 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
   }
 }
 
+static snowflake::Status RenewUpToHighWater(SnowflakeShared* shared, int64_t now_ms,
+                                            int64_t needed_ms);
+
 void ApplyPromotionMargin(SnowflakeShared* shared) {
   if (!shared->promotion_pending.load() || RecoveryInProgress()) return;
   const int64_t replayed = shared->replayed_floor_ms.load(std::memory_order_relaxed);
@@ -440,13 +460,26 @@ void ApplyPromotionMargin(SnowflakeShared* shared) {
 
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
                                          int64_t needed_ms) {
+  for (;;) {
+    const snowflake::Status status = RenewUpToHighWater(shared, now_ms, needed_ms);
+    if (status.code != snowflake::StatusCode::kBeyondHighWater) return status;
+    /* The writer raises the mark itself; others ask it to. */
+    if (shared->coordination.writer_latch.load() == MyLatch || !WaitForHighWater(shared, needed_ms))
+      return status;
+  }
+}
+
+static snowflake::Status RenewUpToHighWater(SnowflakeShared* shared, int64_t now_ms,
+                                            int64_t needed_ms) {
+  const int64_t cap_ms = shared->coordination.enabled ? shared->coordination.high_water_ms.load()
+                                                      : snowflake::kMaxTimestampMs;
   AcquireRenewalLock(shared);
   /* After a promotion: the margin as configured now (it may have been raised for it). */
   ApplyPromotionMargin(shared);
   /* Visible in pg_stat_activity while the file is written and synced. */
   pgstat_report_wait_start(PG_WAIT_EXTENSION);
   snowflake::Status status = snowflake::RenewReservation(
-      &shared->generator, snowflake_reservation_store, now_ms, needed_ms);
+      &shared->generator, snowflake_reservation_store, now_ms, needed_ms, cap_ms);
   /* The margin is durable now (the file's pending mark is cleared with it). */
   if (status.ok() && shared->promotion_pending.load() && !RecoveryInProgress() &&
       shared->generator.reserved_until_ms.load() >=

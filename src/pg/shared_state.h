@@ -31,6 +31,7 @@
 #include "../core/generator.h"
 #include "../core/posix_state_store.h"
 #include "../core/status.h"
+#include "coordination.h"
 
 /* The state file's directory, relative to the data directory. */
 #define SNOWFLAKE_STATE_DIRECTORY "pg_snowflake"
@@ -55,6 +56,7 @@ struct SnowflakeShared {
   std::atomic<bool> promotion_pending; /* cleared by the first renewal after promotion */
   /* The highest reservation read from the state file or replayed (no margin). */
   std::atomic<int64_t> replayed_floor_ms;
+  CoordinationShared coordination; /* node ids leased from etcd (coordination.h) */
   snowflake::StatusCode state_error_code;
   int state_error_errno;
   char state_error_what[128];
@@ -94,7 +96,12 @@ void ApplyReplayedReservation(int32_t record_node_id, int64_t reserved_until_ms)
  */
 void ApplyPromotionMargin(SnowflakeShared* shared);
 
-/* Takes the lock, renews, releases; returns the store's status. */
+/*
+ * Takes the lock, renews, releases; returns the store's status. With etcd,
+ * no reservation goes past the node id's high-water mark: a caller that
+ * needs more waits for the reservation writer to raise it (the writer
+ * itself gets kBeyondHighWater back).
+ */
 snowflake::Status RenewReservationLocked(SnowflakeShared* shared, int64_t now_ms,
                                          int64_t needed_ms);
 

@@ -22,8 +22,16 @@ static constexpr int kStatusColumns = 11;
 /* Why snowflake_next_id() would fail right now, or "ready". */
 static const char* StateName(const SnowflakeShared* shared) {
   if (shared->startup_status != StartupStatus::kReady) return "state file unusable";
-  if (node_id_setting == kNodeIdUnset) return "node id not set";
+  const CoordinationShared& coordination = shared->coordination;
+  if (node_id_setting == kNodeIdUnset && !coordination.enabled) return "node id not set";
   if (RecoveryInProgress()) return "in recovery";
+  if (coordination.enabled &&
+      snowflake_monotonic_clock.NowMs() >= coordination.valid_until_ms.load()) {
+    const LeaseStatus status = static_cast<LeaseStatus>(coordination.status.load());
+    /* Held, but not confirmed within the fence: etcd did not answer in time. */
+    return status == LeaseStatus::kHeld ? LeaseStatusName(LeaseStatus::kUnavailable)
+                                        : LeaseStatusName(status);
+  }
   return "ready";
 }
 
@@ -42,19 +50,20 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   const int64 reserved = gen.reserved_until_ms.load(std::memory_order_acquire);
   /* Nothing is issued without a node id, but never compose an ID from -1. */
   const bool issued_since_start = last != gen.start_last_issued.load(std::memory_order_relaxed) &&
-                                  snowflake::IsValidNodeId(gen.node_id);
+                                  snowflake::IsValidNodeId(gen.node_id.load());
   const int64 last_ms = snowflake::LastIssuedMs(last);
 
   Datum values[kStatusColumns];
   bool nulls[kStatusColumns] = {};
   int i = 0;
-  if (gen.node_id == kNodeIdUnset)
+  const int32 node_id = gen.node_id.load();
+  if (!snowflake::IsValidNodeId(node_id))
     nulls[i++] = true;
   else
-    values[i++] = Int32GetDatum(gen.node_id);
+    values[i++] = Int32GetDatum(node_id);
   if (issued_since_start) {
     values[i++] = Int64GetDatum(
-        snowflake::ComposeId(last_ms, gen.node_id, snowflake::LastIssuedSequence(last)));
+        snowflake::ComposeId(last_ms, gen.node_id.load(), snowflake::LastIssuedSequence(last)));
     values[i++] = TimestampTzGetDatum(LayoutMsToTimestampTz(last_ms));
   } else {
     nulls[i++] = true;

@@ -143,6 +143,34 @@ TEST_F(GeneratorTest, RaiseFloorWithAMarginAndNeverLowers) {
   EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 3201);
 }
 
+// etcd assigns a node id (node_lease.h): the floor goes above the node id's
+// high-water mark before the id is published; a node id with no mark yet
+// (-1) changes nothing but the id.
+TEST_F(GeneratorTest, SetNodeIdRaisesTheFloorToTheHighWaterMarkFirst) {
+  InitGeneratorState(&state_, -1, kStart - 10, ClockCondition::kNormal);
+  const uint64_t before = state_.last_issued.load();
+  SetNodeId(&state_, 7, -1);
+  EXPECT_EQ(state_.node_id.load(), 7);
+  EXPECT_EQ(state_.last_issued.load(), before) << "no mark: no floor";
+  SetNodeId(&state_, 8, kStart + 700);
+  EXPECT_EQ(state_.node_id.load(), 8);
+  EXPECT_EQ(state_.last_issued.load(), PackLastIssued(kStart + 700, kMaxSequence));
+  state_.reserved_until_ms.store(kMaxTimestampMs);
+  clock_.Set(kStart);
+  const NextIdResult r = Next(5000);
+  ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 701);
+  EXPECT_EQ(Decode(r.id).node_id, 8);
+}
+
+TEST_F(GeneratorTest, RaiseFloorWithoutAFloorChangesNothing) {
+  InitGeneratorState(&state_, kNode, kStart, ClockCondition::kNormal);
+  const uint64_t before = state_.last_issued.load();
+  RaiseFloor(&state_, -1, -1);
+  EXPECT_EQ(state_.last_issued.load(), before);
+  EXPECT_EQ(state_.reserved_until_ms.load(), kStart);
+}
+
 TEST_F(GeneratorTest, NewMillisecondGivesSequenceZero) {
   ExpectIssued(kStart, 0);
   clock_.Advance(1);

@@ -25,6 +25,18 @@ inline const char* Name(StatusCode c) {
       return "kOtherSystem";
     case StatusCode::kNotReplicated:
       return "kNotReplicated";
+    case StatusCode::kUnavailable:
+      return "kUnavailable";
+    case StatusCode::kEtcdError:
+      return "kEtcdError";
+    case StatusCode::kNodeIdTaken:
+      return "kNodeIdTaken";
+    case StatusCode::kNoFreeNodeId:
+      return "kNoFreeNodeId";
+    case StatusCode::kLeaseLost:
+      return "kLeaseLost";
+    case StatusCode::kBeyondHighWater:
+      return "kBeyondHighWater";
   }
   return "StatusCode(?)";
 }

@@ -11,6 +11,9 @@
 #   - fills the file system that holds both servers' pg_snowflake/ (a tiny
 #     tmpfs, SNOWFLAKE_TEST_TMPFS, mounted by scripts/soak.sh), or empties it;
 #   - a burst: one statement of 200,000 IDs.
+# A crash while the disk is full can leave a server that refuses to start
+# (crash recovery cannot write the replayed reservation): the soak frees the
+# disk and starts it again, and counts it.
 # Clients are psql sessions that keep asking for IDs (20 a statement, 50 statements a second); one
 # that loses its server is replaced. Every ID a client received is kept.
 # A crash or a start begins a new "epoch" of a server, once every client of
@@ -67,10 +70,37 @@ for my $id (@node_ids)
 		epoch => 0, clients => [], seq => 0 };
 }
 
+# A start after a crash that the server refuses while the disk is full: crash
+# recovery replays the last reservations from WAL and must write them to the
+# state file before WAL can be recycled, so it stops with FATAL rather than
+# forget them (by design, README "Reservations travel through WAL"). The
+# soak then does what a DBA would: frees space and starts again. True if the
+# log since $offset shows that refusal.
+my $filler;
+sub refused_for_full_disk
+{
+	my ($n, $offset) = @_;
+	my $log = slurp_file($n->{node}->logfile, $offset);
+	return 0 unless $log =~ /could not write the replayed reservation/;
+	$stats{starts_refused_disk_full}++;
+	if ($filler)
+	{
+		unlink $filler;
+		$filler = undef;
+		$stats{disk_empties}++;
+	}
+	return 1;
+}
+
 sub start_server
 {
 	my ($n) = @_;
-	start_node($n->{node}, clock_file => $n->{clock_file});
+	my $offset = -s $n->{node}->logfile // 0;
+	if (!start_node($n->{node}, clock_file => $n->{clock_file}, fail_ok => 1))
+	{
+		refused_for_full_disk($n, $offset) or die "server $n->{id} did not start";
+		start_node($n->{node}, clock_file => $n->{clock_file});
+	}
 	$n->{epoch}++;
 	return;
 }
@@ -189,13 +219,25 @@ sub server_accepts
 	return $ok;
 }
 
+# After a backend was killed: the crash restart, or (disk full) its refusal,
+# in which case the postmaster has shut down and the server is started again.
 sub wait_server_accepts
 {
-	my ($n) = @_;
+	my ($n, $log_offset) = @_;
 	my $deadline = time() + 60;
 	while (time() < $deadline)
 	{
 		return 1 if server_accepts($n);
+		my $pid = $n->{node}->{_pid};
+		if (defined $log_offset && defined $pid && !kill(0, $pid))
+		{
+			wait_gone([$pid], 0) or die "postmaster $pid of server $n->{id} lingers";
+			refused_for_full_disk($n, $log_offset)
+			  or die "server $n->{id} shut down after a crash";
+			$n->{node}->_update_pid(0);
+			start_server($n);
+			return 1;
+		}
 		sleep 0.1;
 	}
 	die "server $n->{id} does not come back";
@@ -208,10 +250,11 @@ sub kill_backend
 		"SELECT pid FROM pg_stat_activity WHERE application_name ~ '^soak_[0-9]' "
 		  . "AND pid <> pg_backend_pid() ORDER BY random() LIMIT 1");
 	return unless $ok && $out =~ /^(\d+)$/;
+	my $log_offset = -s $n->{node}->logfile;
 	kill 'KILL', $1;
 	$stats{backend_kills}++;
 	wait_clients_gone($n);
-	wait_server_accepts($n);
+	wait_server_accepts($n, $log_offset);
 	$n->{epoch}++;    # a crash restart: new shared memory, the state file read again
 	return;
 }
@@ -240,7 +283,6 @@ sub step_clock
 	return;
 }
 
-my $filler;
 sub toggle_disk
 {
 	return if $tmpfs eq '';
@@ -398,12 +440,13 @@ for my $s (sort keys %err_by_state)
 my $summary = sprintf(
 	"soak: %.0f s, %d IDs in %d sessions (%.0f IDs/s); node 21: %d epochs, node 22: %d epochs; "
 	  . "backend kills %d, postmaster kills %d, clock steps back %d / forward %d, "
-	  . "disk fills %d / empties %d, bursts %d; errors: %s",
+	  . "disk fills %d / empties %d, starts refused on a full disk %d, bursts %d; errors: %s",
 	$elapsed, $total, $stats{sessions} // 0, $total / ($elapsed || 1),
 	$epochs_seen{21} // 0, $epochs_seen{22} // 0,
 	$stats{backend_kills} // 0, $stats{postmaster_kills} // 0,
 	$stats{clock_steps_back} // 0, $stats{clock_steps_forward} // 0,
-	$stats{disk_fills} // 0, $stats{disk_empties} // 0, $stats{bursts} // 0,
+	$stats{disk_fills} // 0, $stats{disk_empties} // 0,
+	$stats{starts_refused_disk_full} // 0, $stats{bursts} // 0,
 	join(', ', map { "$_ x $err_by_state{$_}" } sort keys %err_by_state) || 'none');
 diag $summary;
 

@@ -1,0 +1,391 @@
+// node_lease.cpp: the claim, keep-alive, high-water and release steps. See
+// node_lease.h for why they cannot repeat an ID.
+#include "node_lease.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "json.h"
+#include "layout.h"
+
+namespace snowflake {
+
+namespace {
+
+// A claim of the lowest free id can lose a race to another server's claim
+// of the same id; it then reads the registry again, this many times.
+constexpr int kLowestFreeAttempts = 8;
+
+std::string NodeDirectory(const std::string& prefix, int32_t node_id) {
+  char id[16];
+  snprintf(id, sizeof id, "%04d", static_cast<int>(node_id));
+  return prefix + "/nodes/" + id;
+}
+
+// "<prefix>/nodes/0042/holder" -> 42 and "holder"; false for any other key.
+bool ParseRegistryKey(const std::string& prefix, const std::string& key, int32_t* node_id,
+                      std::string* leaf) {
+  const std::string nodes = prefix + "/nodes/";
+  if (key.compare(0, nodes.size(), nodes) != 0) return false;
+  const std::string rest = key.substr(nodes.size());
+  const size_t slash = rest.find('/');
+  if (slash != 4) return false;
+  int32_t id = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    if (rest[i] < '0' || rest[i] > '9') return false;
+    id = id * 10 + (rest[i] - '0');
+  }
+  if (!IsValidNodeId(id)) return false;
+  *node_id = id;
+  *leaf = rest.substr(slash + 1);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeHolder(const HolderIdentity& holder) {
+  Json object = Json::object();
+  object["host"] = holder.host;
+  object["port"] = holder.port;
+  // uint64: above what JSON readers (JavaScript) hold exactly; a string.
+  object["system_identifier"] = std::to_string(holder.system_identifier);
+  object["data_directory"] = holder.data_directory;
+  object["started_at_ms"] = holder.started_at_ms;
+  return DumpJson(object);
+}
+
+bool DecodeHolder(const std::string& json, HolderIdentity* holder) {
+  const Json object = ParseJson(json);
+  std::string host, sysid_text, datadir;
+  int64_t port = 0, started = 0;
+  if (!object.is_object() || !JsonString(object, "host", &host) ||
+      !JsonInteger(object, "port", &port) ||
+      !JsonString(object, "system_identifier", &sysid_text) ||
+      !JsonString(object, "data_directory", &datadir) ||
+      !JsonInteger(object, "started_at_ms", &started))
+    return false;
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long parsed = strtoull(sysid_text.c_str(), &end, 10);
+  if (errno != 0 || sysid_text.empty() || sysid_text[0] == '-' || *end != '\0') return false;
+  holder->host = host;
+  holder->port = static_cast<int32_t>(port);
+  holder->system_identifier = parsed;
+  holder->data_directory = datadir;
+  holder->started_at_ms = started;
+  return true;
+}
+
+bool SameServer(const HolderIdentity& a, const HolderIdentity& b) {
+  return a.host == b.host && a.port == b.port && a.system_identifier == b.system_identifier &&
+         a.data_directory == b.data_directory;
+}
+
+int64_t FenceMarginMs(int64_t ttl_ms) { return std::max<int64_t>(1000, ttl_ms / 5); }
+
+std::string HolderKey(const std::string& prefix, int32_t node_id) {
+  return NodeDirectory(prefix, node_id) + "/holder";
+}
+
+std::string HighWaterKey(const std::string& prefix, int32_t node_id) {
+  return NodeDirectory(prefix, node_id) + "/high_water";
+}
+
+std::string EncodeHighWater(int64_t ms) {
+  char text[32];
+  snprintf(text, sizeof text, "%013" PRId64, std::max<int64_t>(ms, 0));
+  return text;
+}
+
+bool DecodeHighWater(const std::string& value, int64_t* ms) {
+  if (value.empty() || value.size() > 18) return false;
+  int64_t parsed = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return false;
+    parsed = parsed * 10 + (c - '0');
+  }
+  if (parsed > kMaxTimestampMs) return false;
+  *ms = parsed;
+  return true;
+}
+
+NodeLease::NodeLease(EtcdApi* etcd, Clock* monotonic, NodeLeaseOptions options, HolderIdentity self)
+    : etcd_(etcd),
+      monotonic_(monotonic),
+      options_(std::move(options)),
+      self_(std::move(self)),
+      self_json_(EncodeHolder(self_)) {}
+
+void NodeLease::Drop() {
+  node_id_ = -1;
+  high_water_ms_ = -1;
+  valid_until_ms_ = 0;
+}
+
+Status NodeLease::EnsureLease() {
+  // Adopted, or not confirmed lately (a server waiting for a node id that
+  // another holds keeps its lease between attempts only by these): alive?
+  // KeepAlive() forgets a lease that is gone.
+  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || monotonic_->NowMs() >= valid_until_ms_)) {
+    const Status status = KeepAlive();
+    if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
+  }
+  if (lease_id_ != 0) return Status::Ok();
+  const int64_t ttl_s = std::max<int64_t>(1, (options_.ttl_ms + 999) / 1000);
+  const int64_t sent_ms = monotonic_->NowMs();
+  int64_t lease_id = 0;
+  int64_t granted_s = 0;
+  const Status status = etcd_->GrantLease(ttl_s, &lease_id, &granted_s);
+  if (!status.ok()) return status;
+  if (lease_id == 0 || granted_s <= 0)
+    return Status::Error(StatusCode::kEtcdError, "etcd granted no lease");
+  lease_id_ = lease_id;
+  lease_ttl_ms_ = granted_s * 1000;
+  valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  return Status::Ok();
+}
+
+Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
+  const std::string holder_key = HolderKey(options_.prefix, node_id);
+  const std::string high_water_key = HighWaterKey(options_.prefix, node_id);
+  EtcdTxn txn;
+  EtcdCompare absent;
+  absent.key = holder_key;
+  absent.target = EtcdCompare::Target::kCreateRevision;
+  absent.result = EtcdCompare::Result::kEqual;
+  absent.number = 0;
+  txn.compare.push_back(absent);
+  EtcdOp put;
+  put.kind = EtcdOp::Kind::kPut;
+  put.key = holder_key;
+  put.value = self_json_;
+  put.lease = lease_id_;
+  EtcdOp read_high_water;
+  read_high_water.kind = EtcdOp::Kind::kRange;
+  read_high_water.key = high_water_key;
+  txn.success = {put, read_high_water};
+  EtcdOp read_holder;
+  read_holder.kind = EtcdOp::Kind::kRange;
+  read_holder.key = holder_key;
+  txn.failure = {read_holder, read_high_water};
+
+  const int64_t sent_ms = monotonic_->NowMs();
+  EtcdTxnResult result;
+  const Status status = etcd_->Txn(txn, &result);
+  if (!status.ok()) return status;
+  if (result.ranges.size() != 2)
+    return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
+
+  const std::vector<EtcdKeyValue>& holder = result.ranges[0];
+  const std::vector<EtcdKeyValue>& high_water = result.ranges[1];
+  // Ours already: an earlier claim committed but its answer was lost.
+  const bool ours = !result.succeeded && holder.size() == 1 && holder[0].lease == lease_id_;
+  if (!result.succeeded && !ours) {
+    outcome->node_id = node_id;
+    outcome->holder = HolderIdentity{};
+    outcome->holder_lease_id = 0;
+    if (holder.size() == 1) {
+      outcome->holder_lease_id = holder[0].lease;
+      if (!DecodeHolder(holder[0].value, &outcome->holder))
+        outcome->holder.host = "(unreadable holder record)";
+    }
+    return Status::Error(StatusCode::kNodeIdTaken, "another server holds the node id");
+  }
+
+  int64_t mark = -1;
+  if (high_water.size() == 1 && !DecodeHighWater(high_water[0].value, &mark))
+    return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
+  node_id_ = node_id;
+  high_water_ms_ = mark;
+  high_water_attempted_ms_ = mark;
+  high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
+  // A claim under the lease proves it alive as of the request.
+  valid_until_ms_ =
+      std::max(valid_until_ms_, sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_));
+  outcome->node_id = node_id;
+  outcome->high_water_ms = mark;
+  return Status::Ok();
+}
+
+Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome) {
+  if (held() && (node_id < 0 || node_id == node_id_)) {
+    outcome->node_id = node_id_;
+    outcome->high_water_ms = high_water_ms_;
+    return Status::Ok();
+  }
+  if (held()) {
+    // A different id asked for than the one held: give the old one back.
+    const Status released = Release();
+    if (!released.ok()) return released;
+  }
+  Status status = EnsureLease();
+  if (!status.ok()) return status;
+
+  if (node_id >= 0) return TryClaim(node_id, outcome);
+  if (preferred >= 0) {
+    status = TryClaim(preferred, outcome);
+    if (status.code != StatusCode::kNodeIdTaken) return status;
+  }
+
+  // The lowest node id without a holder.
+  const std::string nodes = options_.prefix + "/nodes/";
+  for (int attempt = 0; attempt < kLowestFreeAttempts; ++attempt) {
+    std::vector<EtcdKeyValue> kvs;
+    status = etcd_->Range(nodes, EtcdPrefixEnd(nodes), &kvs);
+    if (!status.ok()) return status;
+    std::vector<bool> taken(kMaxNodeId + 1, false);
+    for (const EtcdKeyValue& kv : kvs) {
+      int32_t id = -1;
+      std::string leaf;
+      if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder")
+        taken[static_cast<size_t>(id)] = true;
+    }
+    int32_t free_id = -1;
+    for (int32_t id = 0; id <= kMaxNodeId; ++id) {
+      if (!taken[static_cast<size_t>(id)]) {
+        free_id = id;
+        break;
+      }
+    }
+    if (free_id < 0) return Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
+    status = TryClaim(free_id, outcome);
+    if (status.code != StatusCode::kNodeIdTaken) return status;
+  }
+  return status;
+}
+
+Status NodeLease::KeepAlive() {
+  if (lease_id_ == 0) return Status::Error(StatusCode::kLeaseLost, "no lease is held");
+  const int64_t sent_ms = monotonic_->NowMs();
+  int64_t ttl_s = 0;
+  const Status status = etcd_->KeepAliveLease(lease_id_, &ttl_s);
+  if (!status.ok()) return status;
+  if (ttl_s <= 0) {
+    lease_id_ = 0;
+    Drop();
+    return Status::Error(StatusCode::kLeaseLost, "the lease expired");
+  }
+  lease_ttl_ms_ = ttl_s * 1000;
+  valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  return Status::Ok();
+}
+
+Status NodeLease::RaiseHighWater(int64_t ms) {
+  if (!held()) return Status::Error(StatusCode::kLeaseLost, "no node id is held");
+  if (ms <= high_water_ms_) return Status::Ok();
+  // Never below a value that may have been stored by a write whose answer
+  // was lost.
+  const int64_t target = std::max(ms, high_water_attempted_ms_);
+  high_water_attempted_ms_ = target;
+  const std::string holder_key = HolderKey(options_.prefix, node_id_);
+  const std::string mark_key = HighWaterKey(options_.prefix, node_id_);
+  // A few rounds: a write of ours whose answer was lost moves the key's
+  // revision, which the next round reads and compares against.
+  for (int round = 0; round < 3; ++round) {
+    EtcdTxn txn;
+    EtcdCompare ours;
+    ours.key = holder_key;
+    ours.target = EtcdCompare::Target::kLease;
+    ours.result = EtcdCompare::Result::kEqual;
+    ours.number = lease_id_;
+    // The mark as we last saw it (0: absent). A request that timed out on a
+    // frozen member and is applied there later carries an older revision,
+    // so it cannot put an older, lower mark back over a newer one.
+    EtcdCompare unchanged;
+    unchanged.key = mark_key;
+    unchanged.target = EtcdCompare::Target::kModRevision;
+    unchanged.result = EtcdCompare::Result::kEqual;
+    unchanged.number = high_water_mod_revision_;
+    txn.compare = {ours, unchanged};
+    EtcdOp put;
+    put.kind = EtcdOp::Kind::kPut;
+    put.key = mark_key;
+    put.value = EncodeHighWater(target);
+    txn.success.push_back(put);
+    EtcdOp read_holder;
+    read_holder.kind = EtcdOp::Kind::kRange;
+    read_holder.key = holder_key;
+    EtcdOp read_mark;
+    read_mark.kind = EtcdOp::Kind::kRange;
+    read_mark.key = mark_key;
+    txn.failure = {read_holder, read_mark};
+
+    EtcdTxnResult result;
+    const Status status = etcd_->Txn(txn, &result);
+    if (!status.ok()) return status;
+    if (result.succeeded) {
+      high_water_ms_ = target;
+      high_water_mod_revision_ = result.revision;
+      return Status::Ok();
+    }
+    if (result.ranges.size() != 2)
+      return Status::Error(StatusCode::kEtcdError, "etcd answered with the wrong shape");
+    const std::vector<EtcdKeyValue>& holder = result.ranges[0];
+    if (holder.size() != 1 || holder[0].lease != lease_id_) {
+      Drop();
+      return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
+    }
+    // Still ours; the mark moved (only we write it while we hold the id).
+    const std::vector<EtcdKeyValue>& mark = result.ranges[1];
+    int64_t stored = -1;
+    if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
+      return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
+    high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
+    if (stored >= target) {
+      high_water_ms_ = stored;
+      return Status::Ok();
+    }
+  }
+  return Status::Error(StatusCode::kUnavailable, "the high-water mark kept changing");
+}
+
+Status NodeLease::Release() {
+  const int64_t lease_id = lease_id_;
+  Drop();
+  lease_id_ = 0;
+  if (lease_id == 0) return Status::Ok();
+  return etcd_->RevokeLease(lease_id);
+}
+
+Status ReadFleet(EtcdApi* etcd, const std::string& prefix, std::vector<FleetEntry>* fleet) {
+  fleet->clear();
+  const std::string nodes = prefix + "/nodes/";
+  std::vector<EtcdKeyValue> kvs;
+  Status status = etcd->Range(nodes, EtcdPrefixEnd(nodes), &kvs);
+  if (!status.ok()) return status;
+  std::vector<FleetEntry> by_id(kMaxNodeId + 1);
+  std::vector<bool> present(kMaxNodeId + 1, false);
+  for (const EtcdKeyValue& kv : kvs) {
+    int32_t id = -1;
+    std::string leaf;
+    if (!ParseRegistryKey(prefix, kv.key, &id, &leaf)) continue;
+    FleetEntry& entry = by_id[static_cast<size_t>(id)];
+    entry.node_id = id;
+    if (leaf == "holder") {
+      entry.held = true;
+      entry.lease_id = kv.lease;
+      if (!DecodeHolder(kv.value, &entry.holder)) entry.holder.host = "(unreadable holder record)";
+      present[static_cast<size_t>(id)] = true;
+    } else if (leaf == "high_water") {
+      int64_t mark = -1;
+      if (DecodeHighWater(kv.value, &mark)) entry.high_water_ms = mark;
+      present[static_cast<size_t>(id)] = true;
+    }
+  }
+  for (int32_t id = 0; id <= kMaxNodeId; ++id) {
+    if (!present[static_cast<size_t>(id)]) continue;
+    FleetEntry& entry = by_id[static_cast<size_t>(id)];
+    if (entry.held) {
+      int64_t left = -1;
+      if (etcd->LeaseTimeToLive(entry.lease_id, &left).ok()) entry.lease_ttl_left_s = left;
+    }
+    fleet->push_back(entry);
+  }
+  return Status::Ok();
+}
+
+}  // namespace snowflake

@@ -1,0 +1,161 @@
+// node_lease.h: holding a node id under an etcd lease, and the node id's
+// high-water mark.
+//
+// Owns: the registry's keys and the claim, keep-alive, high-water and
+// release steps (README "Fleets and node ids"):
+//
+//   <prefix>/nodes/<0042>/holder      leased; who holds node id 42 (JSON)
+//   <prefix>/nodes/<0042>/high_water  not leased; the highest millisecond
+//                                     any holder of node id 42 reserved
+//
+// Why it cannot repeat an ID: a holder raises high_water in a transaction
+// that succeeds only while its holder key carries its lease, and issues
+// nothing past what it wrote. A claim succeeds only if no holder key
+// exists, and reads high_water in the same transaction; the new holder
+// starts above it. etcd orders the two transactions, so the new holder sees
+// every millisecond the old one could issue, whatever the clocks, state
+// files or WAL of either say.
+//
+// Fencing: etcd restarts a lease's TTL when a keep-alive arrives, which is
+// after it was sent; so the lease cannot expire anywhere before send time +
+// TTL. valid_until_ms() is that, on the monotonic clock, less a margin;
+// the caller stops issuing past it.
+//
+// Threading: one thread at a time (the coordinator worker). The values a
+// caller publishes to other processes (node id, valid_until, high water)
+// are copied out by the caller.
+#ifndef SNOWFLAKE_CORE_NODE_LEASE_H
+#define SNOWFLAKE_CORE_NODE_LEASE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "clock.h"
+#include "etcd_api.h"
+#include "status.h"
+
+namespace snowflake {
+
+// Who holds a node id: the holder key's value.
+struct HolderIdentity {
+  std::string host;  // the server's host name
+  int32_t port = 0;
+  uint64_t system_identifier = 0;
+  std::string data_directory;
+  int64_t started_at_ms = 0;  // when this run of the server started (Unix ms)
+};
+
+// JSON (json.h). Decode is false for a value that is not a holder.
+std::string EncodeHolder(const HolderIdentity& holder);
+bool DecodeHolder(const std::string& json, HolderIdentity* holder);
+// Same server (host, port, system identifier, data directory), any run.
+bool SameServer(const HolderIdentity& a, const HolderIdentity& b);
+
+struct NodeLeaseOptions {
+  std::string prefix = "/snowflake";  // no trailing '/'
+  int64_t ttl_ms = 10000;
+};
+
+// The margin valid_until_ms() keeps before the lease could expire: a fifth
+// of the TTL, at least a second.
+int64_t FenceMarginMs(int64_t ttl_ms);
+
+// The registry's key names.
+std::string HolderKey(const std::string& prefix, int32_t node_id);
+std::string HighWaterKey(const std::string& prefix, int32_t node_id);
+// high_water as stored: 13 decimal digits, zero-padded, so that etcd's
+// byte-wise comparison of values orders them as numbers.
+std::string EncodeHighWater(int64_t ms);
+bool DecodeHighWater(const std::string& value, int64_t* ms);
+
+struct ClaimOutcome {
+  int32_t node_id = -1;        // kOk: the node id now held
+  int64_t high_water_ms = -1;  // kOk: its high-water mark when claimed; -1: none yet
+  HolderIdentity holder;       // kNodeIdTaken: who holds the id asked for
+  int64_t holder_lease_id = 0;
+};
+
+class NodeLease {
+ public:
+  NodeLease(EtcdApi* etcd, Clock* monotonic, NodeLeaseOptions options, HolderIdentity self);
+
+  // Grants a lease when none is held, then claims node_id when it is >= 0;
+  // otherwise preferred when it is >= 0 and free, else the lowest free id.
+  // kOk: held (outcome->node_id, ->high_water_ms). kNodeIdTaken: another
+  // lease holds the id asked for (outcome->holder). kNoFreeNodeId,
+  // kUnavailable, kEtcdError. Already holding: kOk with the held id.
+  Status Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome);
+
+  // One keep-alive round. kOk moves valid_until_ms() on; kLeaseLost when
+  // etcd says the lease is gone (the claim is dropped: Claim() again).
+  Status KeepAlive();
+
+  // Raises the node id's high-water mark to ms (never lowers it), in a
+  // transaction that checks our holder key still carries our lease and that
+  // the mark is as we last saw it (so a late replay of an older write fails).
+  // kLeaseLost when it does not (the claim is dropped); kUnavailable when no
+  // answer came (it may or may not have been applied: high_water_ms() stays
+  // at the last confirmed value).
+  Status RaiseHighWater(int64_t ms);
+
+  // Revokes the lease, which deletes the holder key (a clean shutdown: the
+  // next holder need not wait for the TTL). valid_until_ms() is 0 at once.
+  Status Release();
+
+  // Takes over a lease this server's previous worker held (a crash restart:
+  // the postmaster remembers the id). Claim() confirms it is alive first and
+  // finds the holder key already ours.
+  void AdoptLease(int64_t lease_id) {
+    lease_id_ = lease_id;
+    lease_ttl_ms_ = 0;
+  }
+
+  bool held() const { return node_id_ >= 0; }
+  int32_t node_id() const { return node_id_; }
+  int64_t lease_id() const { return lease_id_; }
+  // The high-water mark etcd holds for our node id, as last confirmed.
+  int64_t high_water_ms() const { return high_water_ms_; }
+  // Monotonic ms until which issuing is safe; 0 when nothing is held.
+  int64_t valid_until_ms() const { return held() ? valid_until_ms_ : 0; }
+  const HolderIdentity& self() const { return self_; }
+
+ private:
+  Status EnsureLease();
+  Status TryClaim(int32_t node_id, ClaimOutcome* outcome);
+  void Drop();
+
+  EtcdApi* etcd_;
+  Clock* monotonic_;
+  NodeLeaseOptions options_;
+  HolderIdentity self_;
+  std::string self_json_;
+  int64_t lease_id_ = 0;
+  int64_t lease_ttl_ms_ = 0;
+  int32_t node_id_ = -1;
+  int64_t high_water_ms_ = -1;
+  // The highest mark written, confirmed or not: a write whose answer was
+  // lost may have been applied, and later writes never go below it.
+  int64_t high_water_attempted_ms_ = -1;
+  // The mark's mod_revision as last seen (0: no mark): every write compares it.
+  int64_t high_water_mod_revision_ = 0;
+  int64_t valid_until_ms_ = 0;
+};
+
+// One node id of the registry, for snowflake_fleet(). Plain data: the
+// PostgreSQL glue copies it into a tuple.
+struct FleetEntry {
+  int32_t node_id = -1;
+  bool held = false;
+  HolderIdentity holder;          // held only
+  int64_t lease_id = 0;           // held only
+  int64_t lease_ttl_left_s = -1;  // held only; -1 unknown
+  int64_t high_water_ms = -1;     // -1: none
+};
+
+// Every node id that has a holder or a high-water mark, in node id order.
+Status ReadFleet(EtcdApi* etcd, const std::string& prefix, std::vector<FleetEntry>* fleet);
+
+}  // namespace snowflake
+
+#endif  // SNOWFLAKE_CORE_NODE_LEASE_H

@@ -1,0 +1,524 @@
+/*
+ * coordination.cpp: node ids leased from etcd. See coordination.h for the
+ * locking rules and src/core/node_lease.h for why a node id held this way
+ * cannot repeat an ID.
+ *
+ * The etcd client and the lease are C++ objects with destructors; they live
+ * in the reservation writer only, made once with new and never destroyed,
+ * so no frame that can reach ereport() owns one. Every call into them
+ * returns a Status, and the ereport()s come after.
+ */
+#include "pg_headers.h"
+
+#include "coordination.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "../core/etcd_client.h"
+#include "../core/node_lease.h"
+#include "../core/reservation.h"
+#include "layout_time.h"
+#include "settings.h"
+#include "shared_state.h"
+
+/* The writer's objects (see the file comment). */
+static snowflake::CurlEtcdClient* writer_etcd = nullptr;
+static snowflake::NodeLease* writer_lease = nullptr;
+static int64_t writer_ttl_ms = 0;
+static int64_t next_claim_ms = 0;     /* monotonic: the next claim attempt */
+static int64_t next_keepalive_ms = 0; /* monotonic: the next keep-alive */
+/*
+ * An assigned node id held by this same server's previous run (its
+ * postmaster was killed): its lease expires within the TTL, so the id is
+ * kept by waiting until then rather than taking another. Monotonic ms; 0:
+ * not waiting.
+ */
+static int64_t own_run_wait_until_ms = 0;
+static LeaseStatus logged_status = LeaseStatus::kStarting;
+
+void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
+                            int64_t remembered_lease_id) {
+  c->enabled = CoordinationConfigured();
+  c->status.store(static_cast<int32_t>(c->enabled ? LeaseStatus::kStarting : LeaseStatus::kOff));
+  c->valid_until_ms.store(0);
+  c->high_water_ms.store(-1);
+  c->high_water_wanted_ms.store(-1);
+  c->lease_id.store(remembered_lease_id);
+  c->preferred_node_id.store(preferred_node_id);
+  c->taken_node_id.store(-1);
+  c->writer_latch.store(nullptr);
+  c->claims.store(0);
+  c->leases_lost.store(0);
+  SpinLockInit(&c->mutex);
+  c->detail[0] = '\0';
+}
+
+const char* LeaseStatusName(LeaseStatus status) {
+  switch (status) {
+    case LeaseStatus::kOff:
+    case LeaseStatus::kHeld:
+      return "ready";
+    case LeaseStatus::kStarting:
+      return "claiming node id";
+    case LeaseStatus::kTaken:
+      return "node id held by another server";
+    case LeaseStatus::kUnavailable:
+      return "etcd unavailable";
+    case LeaseStatus::kNoFreeNodeId:
+      return "no free node id";
+    case LeaseStatus::kEtcdError:
+      return "etcd error";
+    case LeaseStatus::kStopped:
+      return "node id released";
+  }
+  return "unknown";
+}
+
+static void CopyDetail(const CoordinationShared* coordination, char* out, size_t size) {
+  CoordinationShared* c = const_cast<CoordinationShared*>(coordination);
+  SpinLockAcquire(&c->mutex);
+  strlcpy(out, c->detail, size);
+  SpinLockRelease(&c->mutex);
+}
+
+static void SetStatus(CoordinationShared* c, LeaseStatus status, const char* detail) {
+  SpinLockAcquire(&c->mutex);
+  strlcpy(c->detail, detail, sizeof c->detail);
+  SpinLockRelease(&c->mutex);
+  c->status.store(static_cast<int32_t>(status), std::memory_order_release);
+}
+
+void ReportNodeLeaseNotHeld(const CoordinationShared* c) {
+  char detail[sizeof c->detail];
+  CopyDetail(c, detail, sizeof detail);
+  const LeaseStatus status = static_cast<LeaseStatus>(c->status.load());
+  switch (status) {
+    case LeaseStatus::kTaken:
+      ereport(ERROR,
+              (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+               errmsg("snowflake node id %d is held by another server", c->taken_node_id.load()),
+               errdetail("It is held by %s.", detail),
+               errhint("Give this server a snowflake.node_id that no other server uses, or leave "
+                       "it unset so that etcd assigns a free one, and restart it; or stop the "
+                       "other server. This server keeps trying, and issues IDs as soon as the "
+                       "node id is free.")));
+      break;
+    case LeaseStatus::kNoFreeNodeId:
+      ereport(ERROR, (errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+                      errmsg("snowflake could not be assigned a node id: all 1024 are held"),
+                      errdetail("etcd: %s", detail),
+                      errhint("Stop a server of the fleet, or use another snowflake.etcd_prefix "
+                              "for another fleet. This server keeps trying.")));
+      break;
+    case LeaseStatus::kEtcdError:
+      ereport(ERROR,
+              (errcode(ERRCODE_SYSTEM_ERROR),
+               errmsg("snowflake cannot hold a node id: etcd refused the request"),
+               errdetail("etcd: %s", detail),
+               errhint("Check snowflake.etcd_user, snowflake.etcd_password_file and the "
+                       "snowflake.etcd_ssl_* settings against etcd's configuration; the server "
+                       "log has the details.")));
+      break;
+    case LeaseStatus::kStopped:
+      ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN),
+                      errmsg("snowflake released its node id: the server is shutting down")));
+      break;
+    case LeaseStatus::kStarting:
+      ereport(ERROR,
+              (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+               errmsg("snowflake has not claimed its node id in etcd yet"),
+               errdetail("With snowflake.etcd_endpoints set, IDs are issued only under a node-id "
+                         "lease.%s%s",
+                         detail[0] != '\0' ? " " : "", detail),
+               errhint("Retry in a moment. If it lasts, check that etcd is reachable at "
+                       "snowflake.etcd_endpoints; the server log says what happened.")));
+      break;
+    case LeaseStatus::kOff:
+    case LeaseStatus::kHeld:
+    case LeaseStatus::kUnavailable:
+      ereport(ERROR,
+              (errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+               errmsg("snowflake cannot confirm its node-id lease with etcd"),
+               errdetail("IDs stop before the lease could expire, so that no other server can "
+                         "hold the node id at the same time.%s%s",
+                         detail[0] != '\0' ? " etcd: " : "", detail),
+               errhint("Check that etcd is reachable at snowflake.etcd_endpoints. IDs resume by "
+                       "themselves once it answers.")));
+      break;
+  }
+  pg_unreachable();
+}
+
+bool WaitForHighWater(SnowflakeShared* shared, int64_t needed_ms) {
+  CoordinationShared* c = &shared->coordination;
+  int64_t wanted = c->high_water_wanted_ms.load();
+  while (wanted < needed_ms && !c->high_water_wanted_ms.compare_exchange_weak(wanted, needed_ms)) {
+  }
+  Latch* latch = c->writer_latch.load();
+  if (latch != nullptr) SetLatch(latch);
+  /* One etcd round trip normally; at most a few request timeouts (5 s each at most). */
+  constexpr int64_t kHighWaterWaitMs = 16000;
+  const int64_t give_up_ms = snowflake_monotonic_clock.NowMs() + kHighWaterWaitMs;
+  bool raised = false;
+  for (;;) {
+    if (c->high_water_ms.load() >= needed_ms) {
+      raised = true;
+      break;
+    }
+    const int64_t now = snowflake_monotonic_clock.NowMs();
+    if (now >= c->valid_until_ms.load() || now >= give_up_ms) break;
+    (void)ConditionVariableTimedSleep(&shared->renewal_done, 10, PG_WAIT_EXTENSION);
+  }
+  ConditionVariableCancelSleep();
+  return raised;
+}
+
+/*
+ * Reads the password file, which only the server's OS user (or root, with
+ * group read at most) may read, as PostgreSQL requires of ssl_key_file.
+ * Returns false with *error set.
+ */
+static bool FileIsPrivate(const char* path, char* error, size_t error_size) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    snprintf(error, error_size, "could not access \"%s\": %s", path, strerror(errno));
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(error, error_size, "\"%s\" is not a regular file", path);
+    return false;
+  }
+  const bool own = st.st_uid == geteuid();
+  if ((own && (st.st_mode & (S_IRWXG | S_IRWXO))) ||
+      (st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))) ||
+      (!own && st.st_uid != 0)) {
+    snprintf(error, error_size,
+             "\"%s\" has group or world access, or another owner; it must be owned by the "
+             "server's user (mode 0600 or less) or by root (mode 0640 or less)",
+             path);
+    return false;
+  }
+  return true;
+}
+
+static bool ReadPassword(const char* path, std::string* password, char* error, size_t size) {
+  if (!FileIsPrivate(path, error, size)) return false;
+  FILE* file = fopen(path, "r");
+  if (file == nullptr) {
+    snprintf(error, size, "could not open \"%s\": %s", path, strerror(errno));
+    return false;
+  }
+  char line[1024];
+  const bool read = fgets(line, sizeof line, file) != nullptr;
+  fclose(file);
+  if (!read) {
+    snprintf(error, size, "\"%s\" is empty", path);
+    return false;
+  }
+  line[strcspn(line, "\r\n")] = '\0';
+  password->assign(line);
+  explicit_bzero(line, sizeof line);
+  return true;
+}
+
+/*
+ * The client's configuration from the settings. Used by the writer and by
+ * snowflake_fleet(); only C++ values, filled without ereport().
+ */
+bool BuildEtcdClientConfig(snowflake::EtcdClientConfig* config, char* error, size_t size) {
+  std::string why;
+  if (!snowflake::ParseEtcdEndpoints(etcd_endpoints_setting, &config->endpoints, &why)) {
+    snprintf(error, size, "snowflake.etcd_endpoints: %s", why.c_str());
+    return false;
+  }
+  config->ca_file = etcd_ssl_ca_file_setting;
+  config->cert_file = etcd_ssl_cert_file_setting;
+  config->key_file = etcd_ssl_key_file_setting;
+  if (!config->key_file.empty() && !FileIsPrivate(config->key_file.c_str(), error, size))
+    return false;
+  config->user = etcd_user_setting;
+  if (!config->user.empty()) {
+    if (etcd_password_file_setting[0] == '\0') {
+      snprintf(error, size, "snowflake.etcd_user is set but snowflake.etcd_password_file is not");
+      return false;
+    }
+    if (!ReadPassword(etcd_password_file_setting, &config->password, error, size)) return false;
+  }
+  /*
+   * A request that gets no answer in a fifth of the TTL moves on to the next
+   * endpoint; the fence leaves room for that and a keep-alive after it.
+   */
+  const int64_t ttl_ms = int64_t{node_lease_ttl_setting_s} * 1000;
+  config->request_timeout_ms = std::clamp<int64_t>(ttl_ms / 5, 500, 5000);
+  config->connect_timeout_ms = std::min<int64_t>(1000, config->request_timeout_ms);
+  return true;
+}
+
+static bool CreateWriterObjects(int64_t remembered_lease_id, char* error, size_t size) {
+  snowflake::EtcdClientConfig config;
+  if (!BuildEtcdClientConfig(&config, error, size)) return false;
+  if (!snowflake::EtcdGlobalInit()) {
+    snprintf(error, size, "libcurl could not be initialised");
+    return false;
+  }
+  snowflake::HolderIdentity self;
+  char host[256] = "";
+  (void)gethostname(host, sizeof host - 1);
+  self.host = host;
+  self.port = PostPortNumber;
+  self.system_identifier = GetSystemIdentifier();
+  self.data_directory = DataDir;
+  self.started_at_ms = TimestampTzToUnixMs(PgStartTime);
+  snowflake::NodeLeaseOptions options;
+  options.prefix = etcd_prefix_setting;
+  options.ttl_ms = int64_t{node_lease_ttl_setting_s} * 1000;
+  writer_ttl_ms = options.ttl_ms;
+  writer_etcd = new snowflake::CurlEtcdClient(std::move(config));
+  writer_lease = new snowflake::NodeLease(writer_etcd, &snowflake_monotonic_clock,
+                                          std::move(options), std::move(self));
+  if (remembered_lease_id != 0) writer_lease->AdoptLease(remembered_lease_id);
+  return true;
+}
+
+/* At the writer's exit: stop issuing, then give the node id back. */
+static void ReleaseAtExit(int, Datum arg) {
+  SnowflakeShared* shared = reinterpret_cast<SnowflakeShared*>(DatumGetPointer(arg));
+  CoordinationShared* c = &shared->coordination;
+  c->valid_until_ms.store(0, std::memory_order_release);
+  c->writer_latch.store(nullptr);
+  if (writer_lease == nullptr) return;
+  const bool held = writer_lease->held();
+  const int32_t node_id = writer_lease->node_id();
+  const snowflake::Status status = writer_lease->Release();
+  c->lease_id.store(0);
+  SetStatus(c, LeaseStatus::kStopped, "");
+  if (held && status.ok())
+    ereport(LOG, (errmsg("snowflake: released node id %d in etcd", node_id)));
+}
+
+void CoordinationWriterStart(SnowflakeShared* shared) {
+  CoordinationShared* c = &shared->coordination;
+  if (!c->enabled) return;
+  c->writer_latch.store(MyLatch);
+  char error[512];
+  if (!CreateWriterObjects(c->lease_id.load(), error, sizeof error)) {
+    SetStatus(c, LeaseStatus::kEtcdError, error);
+    ereport(WARNING, (errmsg("snowflake: cannot use etcd: %s", error),
+                      errdetail("No node id is claimed, so no ID is issued."),
+                      errhint("Correct the snowflake.etcd_* settings and restart the server.")));
+    return;
+  }
+  before_shmem_exit(ReleaseAtExit, PointerGetDatum(shared));
+}
+
+/* Logs a change of lease status once, at the level it deserves. */
+static void LogStatusChange(LeaseStatus status, int32_t node_id, const char* detail) {
+  if (status == logged_status) return;
+  logged_status = status;
+  switch (status) {
+    case LeaseStatus::kTaken:
+      ereport(WARNING,
+              (errmsg("snowflake: node id %d is held by another server; not issuing", node_id),
+               errdetail("It is held by %s.", detail),
+               errhint("This server keeps trying and issues IDs once the node id is free.")));
+      break;
+    case LeaseStatus::kUnavailable:
+      ereport(WARNING, (errmsg("snowflake: etcd does not answer: %s", detail),
+                        errdetail("IDs stop before the node-id lease could expire; they resume "
+                                  "once etcd answers.")));
+      break;
+    case LeaseStatus::kNoFreeNodeId:
+    case LeaseStatus::kEtcdError:
+      ereport(WARNING, (errmsg("snowflake: cannot claim a node id in etcd: %s", detail)));
+      break;
+    default:
+      break;
+  }
+}
+
+static void PublishFence(CoordinationShared* c) {
+  c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
+}
+
+/* A claim succeeded: floor above the node id's high-water mark, then the id, then the fence. */
+static void AfterClaim(SnowflakeShared* shared, const snowflake::ClaimOutcome& outcome,
+                       int64_t now_ms) {
+  CoordinationShared* c = &shared->coordination;
+  snowflake::GeneratorState* gen = &shared->generator;
+  const int64_t mark = outcome.high_water_ms;
+  const int64_t last_ms = snowflake::LastIssuedMs(gen->last_issued.load());
+  /* The first window, confirmed in etcd before it can be used. */
+  const int64_t first_window = std::min(
+      std::max({now_ms, last_ms, mark}) + snowflake::kReserveAheadMs, snowflake::kMaxTimestampMs);
+  (void)writer_lease->RaiseHighWater(first_window);
+  snowflake::SetNodeId(gen, outcome.node_id, mark);
+  c->high_water_ms.store(writer_lease->high_water_ms());
+  c->lease_id.store(writer_lease->lease_id());
+  c->claims.fetch_add(1);
+  own_run_wait_until_ms = 0;
+  SetStatus(c, LeaseStatus::kHeld, "");
+  logged_status = LeaseStatus::kHeld;
+  next_keepalive_ms = snowflake_monotonic_clock.NowMs() + writer_ttl_ms / 3;
+  PublishFence(c);
+  ConditionVariableBroadcast(&shared->renewal_done);
+  if (mark >= 0)
+    ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; IDs continue after its "
+                         "high-water mark %s",
+                         outcome.node_id, LayoutMsToText(mark))));
+  else
+    ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; it had no high-water mark",
+                         outcome.node_id)));
+}
+
+static void DescribeHolder(const snowflake::ClaimOutcome& outcome, bool previous_run, char* out,
+                           size_t size) {
+  const snowflake::HolderIdentity& h = outcome.holder;
+  int64_t ttl_left = -1;
+  if (outcome.holder_lease_id != 0)
+    (void)writer_etcd->LeaseTimeToLive(outcome.holder_lease_id, &ttl_left);
+  char left[64] = "";
+  if (ttl_left >= 0)
+    snprintf(left, sizeof left, "; its lease expires in %lld s unless renewed",
+             (long long)ttl_left);
+  snprintf(out, size, "%shost \"%s\", port %d, system identifier %llu, data directory \"%s\"%s",
+           previous_run ? "this server's previous run (killed without releasing it): " : "",
+           h.host.c_str(), h.port, (unsigned long long)h.system_identifier,
+           h.data_directory.c_str(), left);
+}
+
+static void TryClaim(SnowflakeShared* shared, int64_t now_ms, int64_t mono_ms) {
+  CoordinationShared* c = &shared->coordination;
+  const int32_t fixed = node_id_setting;
+  const int32_t current = shared->generator.node_id.load();
+  const int32_t preferred =
+      snowflake::IsValidNodeId(current) ? current : c->preferred_node_id.load();
+  snowflake::ClaimOutcome outcome;
+  snowflake::Status status;
+  bool previous_run = false;
+  if (fixed != kNodeIdUnset) {
+    status = writer_lease->Claim(fixed, -1, &outcome);
+    previous_run = status.code == snowflake::StatusCode::kNodeIdTaken &&
+                   snowflake::SameServer(outcome.holder, writer_lease->self());
+  } else if (preferred >= 0 && (own_run_wait_until_ms == 0 || mono_ms < own_run_wait_until_ms)) {
+    status = writer_lease->Claim(preferred, -1, &outcome);
+    if (status.code == snowflake::StatusCode::kNodeIdTaken) {
+      previous_run = snowflake::SameServer(outcome.holder, writer_lease->self());
+      if (previous_run && own_run_wait_until_ms == 0)
+        own_run_wait_until_ms = mono_ms + writer_ttl_ms + 1000;
+      if (!previous_run) status = writer_lease->Claim(-1, -1, &outcome);
+    }
+  } else {
+    status = writer_lease->Claim(-1, preferred, &outcome);
+  }
+
+  char detail[sizeof c->detail];
+  if (status.ok()) {
+    AfterClaim(shared, outcome, now_ms);
+    return;
+  }
+  next_claim_ms = mono_ms + std::min<int64_t>(1000, writer_ttl_ms / 3);
+  switch (status.code) {
+    case snowflake::StatusCode::kNodeIdTaken:
+      DescribeHolder(outcome, previous_run, detail, sizeof detail);
+      c->taken_node_id.store(outcome.node_id);
+      SetStatus(c, LeaseStatus::kTaken, detail);
+      LogStatusChange(LeaseStatus::kTaken, outcome.node_id, detail);
+      return;
+    case snowflake::StatusCode::kNoFreeNodeId:
+      SetStatus(c, LeaseStatus::kNoFreeNodeId, status.what);
+      LogStatusChange(LeaseStatus::kNoFreeNodeId, -1, status.what);
+      return;
+    case snowflake::StatusCode::kEtcdError:
+      snprintf(detail, sizeof detail, "%s: %s", status.what,
+               writer_etcd->LastErrorDetail().c_str());
+      SetStatus(c, LeaseStatus::kEtcdError, detail);
+      LogStatusChange(LeaseStatus::kEtcdError, -1, detail);
+      return;
+    default:
+      snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
+      SetStatus(c, LeaseStatus::kUnavailable, detail);
+      LogStatusChange(LeaseStatus::kUnavailable, -1, detail);
+      return;
+  }
+}
+
+/* The lease is gone: stop at once, and claim again right away. */
+static void LeaseLost(SnowflakeShared* shared, int32_t node_id) {
+  CoordinationShared* c = &shared->coordination;
+  c->valid_until_ms.store(0, std::memory_order_release);
+  c->leases_lost.fetch_add(1);
+  SetStatus(c, LeaseStatus::kStarting, "the lease on the node id was lost; claiming it again");
+  logged_status = LeaseStatus::kStarting;
+  next_claim_ms = 0;
+  ereport(WARNING, (errmsg("snowflake: lost the etcd lease on node id %d; not issuing until it "
+                           "is claimed again",
+                           node_id)));
+}
+
+static void HandleRoundFailure(SnowflakeShared* shared, const snowflake::Status& status,
+                               int32_t node_id) {
+  if (status.code == snowflake::StatusCode::kLeaseLost) {
+    LeaseLost(shared, node_id);
+    return;
+  }
+  char detail[512];
+  snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
+  SetStatus(&shared->coordination, LeaseStatus::kUnavailable, detail);
+  LogStatusChange(LeaseStatus::kUnavailable, node_id, detail);
+}
+
+void CoordinationWriterStep(SnowflakeShared* shared, int64_t now_ms) {
+  CoordinationShared* c = &shared->coordination;
+  if (!c->enabled || writer_lease == nullptr) return;
+  const int64_t mono_ms = snowflake_monotonic_clock.NowMs();
+  if (!writer_lease->held()) {
+    if (mono_ms >= next_claim_ms) TryClaim(shared, now_ms, mono_ms);
+    PublishFence(c);
+    return;
+  }
+
+  const int32_t node_id = writer_lease->node_id();
+  if (mono_ms >= next_keepalive_ms) {
+    const snowflake::Status status = writer_lease->KeepAlive();
+    if (status.ok()) {
+      next_keepalive_ms = mono_ms + writer_ttl_ms / 3;
+      if (logged_status != LeaseStatus::kHeld) {
+        ereport(LOG, (errmsg("snowflake: etcd answers again; holding node id %d", node_id)));
+        logged_status = LeaseStatus::kHeld;
+      }
+      SetStatus(c, LeaseStatus::kHeld, "");
+    } else {
+      /* Sooner than a full interval: the fence is running out. */
+      next_keepalive_ms = mono_ms + std::min<int64_t>(500, writer_ttl_ms / 10);
+      HandleRoundFailure(shared, status, node_id);
+    }
+  }
+
+  /* The high-water mark: ahead of what the writer is about to reserve, or a caller needs. */
+  if (writer_lease->held()) {
+    const snowflake::GeneratorState& gen = shared->generator;
+    const int64_t last_ms = snowflake::LastIssuedMs(gen.last_issued.load());
+    const int64_t start_ms = snowflake::LastIssuedMs(gen.start_last_issued.load());
+    const int64_t wanted = c->high_water_wanted_ms.load();
+    int64_t target = -1;
+    if (wanted > writer_lease->high_water_ms())
+      target = snowflake::ReservationTarget(now_ms, last_ms, wanted, start_ms);
+    else if (snowflake::ShouldRenewAhead(gen, now_ms))
+      target = snowflake::ReservationTarget(now_ms, last_ms, -1, start_ms);
+    if (target > writer_lease->high_water_ms()) {
+      const snowflake::Status status = writer_lease->RaiseHighWater(target);
+      if (status.ok()) {
+        c->high_water_ms.store(writer_lease->high_water_ms());
+        ConditionVariableBroadcast(&shared->renewal_done);
+      } else {
+        HandleRoundFailure(shared, status, node_id);
+      }
+    }
+  }
+  PublishFence(c);
+}
