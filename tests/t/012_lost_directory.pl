@@ -65,23 +65,6 @@ sub crash_restart
 	return $log_offset;
 }
 
-# kill -STOP of a process; waits until it is stopped (a system call it is in
-# completes first), so that it does nothing more until it is killed.
-sub stop_process
-{
-	my ($pid) = @_;
-	kill 'STOP', $pid or die "cannot stop process $pid: $!";
-	for (1 .. 300)
-	{
-		open my $fh, '<', "/proc/$pid/stat" or die "process $pid is gone";
-		my $stat = <$fh>;
-		close $fh;
-		return if $stat =~ /\)\s+[Tt]\s/;
-		sleep 0.01;
-	}
-	die "process $pid did not stop";
-}
-
 # A checkpoint after the last renewal: crash recovery then replays no
 # reservation from WAL, so only the postmaster's memory can keep the floor.
 $node->safe_psql('postgres', 'CHECKPOINT');
@@ -120,7 +103,7 @@ $node->safe_psql('postgres', 'CHECKPOINT');
 # Stopped, it writes nothing more; killed, it is the crash.
 my $writer = reservation_writer_pid($node);
 ok(defined $writer, 'the reservation writer runs');
-stop_process($writer);
+stop_processes($writer) or die "the reservation writer did not stop";
 open my $fh, '>:raw', state_file($node) or die $!;
 print $fh $older;
 close $fh;
