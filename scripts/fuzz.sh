@@ -22,6 +22,10 @@ CXX_FUZZ=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fno-exceptions
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -Wall -Wextra -Werror -Isrc/core)
+# The core includes the etcd client: its libraries, as the Makefile finds them.
+read -r -a etcd_cflags <<<"$(pkg-config --cflags libcurl nlohmann_json libcrypto)"
+read -r -a etcd_libs <<<"$(pkg-config --libs libcurl nlohmann_json libcrypto)"
+flags+=("${etcd_cflags[@]}")
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
@@ -44,7 +48,7 @@ for name in "${targets[@]}"; do
   mkdir -p "$out/corpus"
   cp "$seeds"/* "$out/corpus/"
   echo "--- fuzz $name: build"
-  "$CXX_FUZZ" "${flags[@]}" -o "$out/$name" "$src" src/core/*.cpp
+  "$CXX_FUZZ" "${flags[@]}" -o "$out/$name" "$src" src/core/*.cpp "${etcd_libs[@]}"
   dict=()
   [[ -f tests/fuzz/$name.dict ]] && dict=(-dict="$(pwd)/tests/fuzz/$name.dict")
   echo "--- fuzz $name: ${seconds}s from $(ls "$seeds" | wc -l) seeds"

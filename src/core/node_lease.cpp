@@ -127,10 +127,11 @@ void NodeLease::Drop() {
 }
 
 Status NodeLease::EnsureLease() {
-  // Adopted, or not confirmed lately (a server waiting for a node id that
-  // another holds keeps its lease between attempts only by these): alive?
-  // KeepAlive() forgets a lease that is gone.
-  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || monotonic_->NowMs() >= valid_until_ms_)) {
+  // A lease we have (adopted, or kept while waiting for a node id another
+  // server holds) is kept alive right before a claim: the claim proves the
+  // lease exists, not how long it has left, and the fence must count from
+  // a restart of its TTL. KeepAlive() forgets a lease that is gone.
+  if (lease_id_ != 0) {
     const Status status = KeepAlive();
     if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
   }
@@ -173,7 +174,6 @@ Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
   read_holder.key = holder_key;
   txn.failure = {read_holder, read_high_water};
 
-  const int64_t sent_ms = monotonic_->NowMs();
   EtcdTxnResult result;
   const Status status = etcd_->Txn(txn, &result);
   if (!status.ok()) return status;
@@ -203,9 +203,6 @@ Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
   high_water_ms_ = mark;
   high_water_attempted_ms_ = mark;
   high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
-  // A claim under the lease proves it alive as of the request.
-  valid_until_ms_ =
-      std::max(valid_until_ms_, sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_));
   outcome->node_id = node_id;
   outcome->high_water_ms = mark;
   return Status::Ok();

@@ -171,6 +171,30 @@ TEST_F(NodeLeaseTest, TheFenceIsBeforeTheLeaseCanExpire) {
   EXPECT_GE(fence + snowflake::FenceMarginMs(kTtlMs), clock_.Get());
 }
 
+// A server that waited for a node id claims it with a lease it kept alive
+// between attempts: its fence must count from the last restart of that
+// lease's TTL, not from the claim (a claim proves the lease exists, not how
+// long it has left). Every moment before the fence, the lease exists.
+TEST_F(NodeLeaseTest, TheFenceAfterAWaitNeverOutlivesTheLease) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  NodeLease b(&etcd_, &clock_, Options(), Server("b"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  // 6 x 1.3 s: B's lease was granted 7.8 s before the claim, less than
+  // a TTL minus the margin, so nothing but the claim itself would renew it.
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    EXPECT_EQ(b.Claim(9, -1, &out).code, StatusCode::kNodeIdTaken);
+    clock_.Advance(1300);
+    ASSERT_TRUE(a.KeepAlive().ok());
+  }
+  ASSERT_TRUE(a.Release().ok());
+  ASSERT_TRUE(b.Claim(9, -1, &out).ok());
+  const int64_t fence = b.valid_until_ms();
+  ASSERT_GT(fence, clock_.Get());
+  clock_.Set(fence - 1);
+  EXPECT_TRUE(etcd_.LeaseExists(b.lease_id())) << "the fence outlived the lease";
+}
+
 TEST_F(NodeLeaseTest, AKeepAliveAfterExpiryLosesTheClaim) {
   NodeLease a(&etcd_, &clock_, Options(), Server("a"));
   ClaimOutcome out;

@@ -158,7 +158,14 @@ cmp_ok(min_id(@c_ids), '>', max_id(@b_ids),
 push @c_ids, keep('c', next_ids($c, 5000));
 my @frozen = ($c->{_pid}, postmaster_children($c->{_pid}));
 kill 'STOP', @frozen;
-my $d = coordinated_node('lease_d', 9);
+# D streams to a standby later (a hot standby claims nothing; a promoted
+# one takes the node id over).
+my $d = PostgreSQL::Test::Cluster->new('lease_d');
+$d->init(allows_streaming => 1);
+$d->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'snowflake'\nsnowflake.node_id = 9\n"
+	  . "snowflake.etcd_endpoints = '" . $etcd->endpoints . "'\n"
+	  . "snowflake.node_lease_ttl = ${ttl}s\n");
 start_node($d);
 $d->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_state($d, 'ready', 30), 'D claims node id 9 from the frozen C once its lease expired');
@@ -251,7 +258,24 @@ for my $fault ('killed', 'frozen')
 		$etcd->thaw_member(0);
 	}
 }
-$d->stop;
+# ---- A hot standby of D claims nothing; promoted, it takes node id 9 over --
+$d->backup('d_backup');
+my $standby = PostgreSQL::Test::Cluster->new('lease_d_standby');
+$standby->init_from_backup($d, 'd_backup', has_streaming => 1);
+start_node($standby);
+push @d_ids, keep('d', next_ids($d, 1000));
+$d->wait_for_catchup($standby);
+is(state_of($standby), 'in recovery', 'the standby (also node id 9) is in recovery');
+my $standby_port = $standby->port;
+is($d->safe_psql('postgres',
+		"SELECT count(*) FROM snowflake_fleet() WHERE holder_port = $standby_port"),
+	0, 'and holds nothing in etcd');
+$d->stop;    # releases node id 9
+$standby->promote;
+ok(wait_state($standby, 'ready', 30), 'promoted, it claims node id 9');
+my @promoted_ids = keep('promoted', next_ids($standby, 1000));
+cmp_ok(min_id(@promoted_ids), '>', max_id(@d_ids), 'above every ID of its old primary');
+$standby->stop;
 
 # ---- Five servers without a node id -----------------------------------------
 my @fleet = map { coordinated_node("assigned_$_") } 1 .. 5;
@@ -287,7 +311,7 @@ keep('assigned_3', next_ids($fleet[2], 500));
 $_->stop for @fleet;
 
 # ---- Every ID ---------------------------------------------------------------
-is($duplicates, 0, sprintf('no duplicate among %d IDs from %d servers', scalar(keys %all_ids), 9));
+is($duplicates, 0, sprintf('no duplicate among %d IDs from %d servers', scalar(keys %all_ids), 10));
 diag(sprintf(
 		'node leases: %d IDs merged, %d duplicates; hand-overs: clean stop %.1f s, '
 		  . 'kill -9 %.1f s; longest a fenced holder kept issuing after etcd went: %.2f s',
