@@ -7,7 +7,11 @@
 namespace snowflake {
 
 void InitClockGuard(ClockGuardState* state, int64_t wall_ms, int64_t monotonic_ms) {
-  state->max_offset_ms.store(wall_ms - monotonic_ms, std::memory_order_relaxed);
+  RestoreClockGuard(state, wall_ms - monotonic_ms);
+}
+
+void RestoreClockGuard(ClockGuardState* state, int64_t max_offset_ms) {
+  state->max_offset_ms.store(max_offset_ms, std::memory_order_relaxed);
   state->held_since_ms.store(0, std::memory_order_relaxed);
   state->held_jump_ms.store(0, std::memory_order_relaxed);
   state->jumps_held.store(0, std::memory_order_relaxed);

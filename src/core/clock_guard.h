@@ -52,6 +52,13 @@ static_assert(std::atomic<int64_t>::is_always_lock_free, "max_offset_ms must be 
 // Starts trusting the wall clock as it reads now.
 void InitClockGuard(ClockGuardState* state, int64_t wall_ms, int64_t monotonic_ms);
 
+// Starts with what an earlier guard on the same monotonic clock trusted (its
+// max_offset_ms; PostgreSQL: the postmaster's across a crash restart), not
+// with the wall clock as it reads now: a jump that guard held is held again,
+// and a correction back to where the clock had been is still no jump. A jump
+// held when the earlier guard went is held anew, from the first reading.
+void RestoreClockGuard(ClockGuardState* state, int64_t max_offset_ms);
+
 // The decision for one pair of clock readings; updates the state. hold_ms:
 // how long a forward jump is held; 0 follows at once, negative holds until
 // the wall clock comes back. Returns the time to use.

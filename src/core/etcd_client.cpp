@@ -12,8 +12,9 @@
 //    that is gone); int64 fields are strings ("revision":"5").
 //  - an error is {"error":"...","message":"...","code":N} with N the gRPC
 //    code and an HTTP status to match (401 for 16, "invalid auth token");
+//    etcd 3.5's gateway leaves "error" out: {"code":N,"message":"..."};
 //    the streaming keep-alive wraps its answer as {"result":{...}} and an
-//    error as {"error":{"grpc_code":N,"message":"..."}}.
+//    error as {"error":{"grpc_code":N,"message":"..."}} (3.5: "code":N).
 //  - gRPC code 14 (Unavailable: "no leader", "request timed out", "server
 //    stopped", ...) means this member cannot serve now: another may.
 #include "etcd_client.h"
@@ -263,14 +264,16 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* userdata) {
 }
 
 // etcd's error in an answer, if it is one: the gateway's
-// {"error":"...","code":N} or the keep-alive stream's
-// {"error":{"grpc_code":N,"message":"..."}}.
+// {"error":"...","message":"...","code":N} (etcd 3.4),
+// {"code":N,"message":"..."} (etcd 3.5: no "error"), or the keep-alive
+// stream's {"error":{"grpc_code":N,"message":"..."}} ("code" in 3.5).
 bool GatewayError(const Json& answer, int* code, std::string* message) {
   const Json* err = JsonMember(answer, "error");
-  if (err == nullptr) return false;
-  if (err->is_object()) {
+  if (err != nullptr && err->is_object()) {
     int64_t c = -1;
-    *code = JsonInteger(*err, "grpc_code", &c) ? static_cast<int>(c) : -1;
+    *code = JsonInteger(*err, "grpc_code", &c) || JsonInteger(*err, "code", &c)
+                ? static_cast<int>(c)
+                : -1;
     if (!JsonString(*err, "message", message)) *message = "(no message)";
     return true;
   }

@@ -38,6 +38,15 @@ static int64_t remembered_floor_ms = -1;
  */
 static int64_t remembered_lease_id = 0;
 
+/*
+ * And the clock guard's trust (clock_guard.h): CLOCK_BOOTTIME runs on across
+ * a crash restart, so where the wall clock has been stays true. A guard made
+ * from the wall clock as it reads at the restart would trust a forward jump
+ * that was being held, and hold a correction back to where the clock had
+ * been (after it was set back). Postmaster only; INT64_MIN: none yet.
+ */
+static int64_t remembered_clock_offset_ms = INT64_MIN;
+
 static shmem_request_hook_type prev_shmem_request_hook = nullptr;
 static shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
@@ -132,6 +141,20 @@ static void RememberFloor(int, Datum arg) {
   if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
     remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
   remembered_lease_id = shared->coordination.lease_id.load();
+}
+
+static void RememberClockGuard(int, Datum arg) {
+  const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
+  const int64_t offset_ms = shared->clock_guard.max_offset_ms.load(std::memory_order_relaxed);
+  /* Range-checked like the floor: wall (layout ms) - monotonic (ms since boot). */
+  if (offset_ms >= -snowflake::kMaxTimestampMs && offset_ms <= snowflake::kMaxTimestampMs)
+    remembered_clock_offset_ms = offset_ms;
+  /*
+   * The segment goes next: until the new guard is attached, the postmaster
+   * reads the wall clock as at its first start (LoadStateFile does), not a
+   * guard at an address that is no longer mapped.
+   */
+  snowflake_clock.Attach(nullptr);
 }
 
 /*
@@ -329,10 +352,19 @@ static void SnowflakeShmemStartup() {
   if (!found) {
     new (shared) SnowflakeShared();
     shared->lock = &(GetNamedLWLockTranche("snowflake"))->lock;
-    snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
-                              snowflake_monotonic_clock.NowMs());
-    /* The postmaster (not a backend under EXEC_BACKEND) keeps the floor across crash restarts. */
-    if (!IsUnderPostmaster) on_shmem_exit(RememberFloor, PointerGetDatum(shared));
+    if (remembered_clock_offset_ms != INT64_MIN)
+      snowflake::RestoreClockGuard(&shared->clock_guard, remembered_clock_offset_ms);
+    else
+      snowflake::InitClockGuard(&shared->clock_guard, snowflake_wall_clock.NowMs(),
+                                snowflake_monotonic_clock.NowMs());
+    /*
+     * The postmaster (not a backend under EXEC_BACKEND) keeps the floor and
+     * the clock guard's trust across crash restarts.
+     */
+    if (!IsUnderPostmaster) {
+      on_shmem_exit(RememberFloor, PointerGetDatum(shared));
+      on_shmem_exit(RememberClockGuard, PointerGetDatum(shared));
+    }
     ConditionVariableInit(&shared->renewal_done);
     shared->startup_status = StartupStatus::kReady;
     LoadStateFile(shared);

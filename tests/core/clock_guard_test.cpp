@@ -137,6 +137,40 @@ TEST_F(ClockGuardTest, ACorrectionAfterASetBackIsNoJump) {
   EXPECT_EQ(state_.jumps_held.load(), 0u);
 }
 
+TEST_F(ClockGuardTest, ARestoredGuardHoldsAJumpTheEarlierOneHeld) {
+  // A jump is held; the guard is made anew (a crash restart) while the wall
+  // clock still reads the jump. InitClockGuard would trust it; a guard
+  // restored with the earlier one's trust holds it again.
+  Pass(50);
+  wall_.Advance(kHour);
+  EXPECT_EQ(clock_.NowMs(), kWall + 50);
+  const int64_t trusted = state_.max_offset_ms.load();
+  Pass(1000);
+  RestoreClockGuard(&state_, trusted);
+  EXPECT_EQ(state_.jumps_held.load(), 0u) << "a new guard starts with new counters";
+  EXPECT_EQ(clock_.NowMs(), kWall + 1050) << "still the pace from before the jump";
+  EXPECT_EQ(state_.jumps_held.load(), 1u);
+  EXPECT_EQ(state_.held_jump_ms.load(), kHour);
+}
+
+TEST_F(ClockGuardTest, ARestoredGuardTakesACorrectionAfterASetBackAsNoJump) {
+  // Set back an hour, the guard made anew (a crash restart), then the clock
+  // corrected: where it had been before the restart is no jump.
+  Pass(50);
+  wall_.Advance(-kHour);
+  PassReading(60'000, 1000);
+  const int64_t trusted = state_.max_offset_ms.load();
+  RestoreClockGuard(&state_, trusted);
+  PassReading(60'000, 1000);
+  wall_.Advance(kHour);
+  EXPECT_EQ(clock_.NowMs(), wall_.Get());
+  EXPECT_EQ(state_.jumps_held.load(), 0u);
+  // What the restart would have done with the wall clock as it read then.
+  InitClockGuard(&state_, wall_.Get() - kHour, mono_.Get());
+  EXPECT_EQ(clock_.NowMs(), wall_.Get() - kHour) << "InitClockGuard takes the correction as a jump";
+  EXPECT_EQ(state_.jumps_held.load(), 1u);
+}
+
 TEST_F(ClockGuardTest, ManyReadersHoldOneJumpOnce) {
   Pass(50);
   wall_.Advance(kHour);

@@ -3,6 +3,8 @@
 #   1. a jump of an hour while IDs are issued is held: IDs keep real time,
 #      nothing is reserved into the jump, and when the clock is corrected,
 #      calls go on without error (the floor is not poisoned);
+#      and a crash restart while it is held (shared memory made anew) holds
+#      it still: the postmaster remembers where the clock has been;
 #   2. the same jump while idle: the reservation writer reserves nothing into
 #      it;
 #   3. with snowflake.clock_jump_hold = 3s the jump is followed after 3 s,
@@ -36,7 +38,7 @@ sub wait_for
 # The layout millisecond of our (real) clock now.
 sub real_now_ms { return int(time() * 1000) - EPOCH_UNIX_MS; }
 
-my $node = snowflake_node('clock_jump', 14);
+my $node = snowflake_node('clock_jump', 14, "restart_after_crash = on\n");
 my $clock_file = $node->basedir . '/faketime';
 write_clock_file($clock_file, '+0');
 start_node($node, clock_file => $clock_file);
@@ -57,6 +59,25 @@ cmp_ok(id_ms(max_of(@during)), '<', real_now_ms() + 3000,
 	'IDs during the jump keep real time, not the jumped clock');
 cmp_ok(read_state_file($node)->{reserved_until_ms}, '<', real_now_ms() + 3000,
 	'nothing is reserved into the jump');
+
+# The crash: kill -9 of the reservation writer (a backend would do as well).
+$offset = log_size($node);
+my $writer = reservation_writer_pid($node);
+ok(defined $writer, 'the reservation writer runs');
+kill 'KILL', $writer;
+$node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
+$node->poll_query_until('postgres', 'SELECT 1', '1')
+  or die 'the server did not come back';
+push @during, next_ids($node, 20_000);
+ok( wait_for(
+		sub { count_in_log($node, qr/system clock jumped \d+ ms forward/, $offset) }),
+	'after the crash restart the jump is held again');
+sleep 1.5;
+push @during, next_ids($node, 20_000);
+cmp_ok(id_ms(max_of(@during)), '<', real_now_ms() + 3000,
+	'after the crash restart IDs still keep real time');
+cmp_ok(read_state_file($node)->{reserved_until_ms}, '<', real_now_ms() + 3000,
+	'and still nothing is reserved into the jump');
 
 $offset = log_size($node);
 write_clock_file($clock_file, '+0');

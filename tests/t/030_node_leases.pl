@@ -133,6 +133,9 @@ cmp_ok(min_id(@b_ids), '>', max_id(@a_ids), "every ID of B is above every ID of 
 push @b_ids, keep('b', next_ids($b, 5000));
 my $c = coordinated_node('lease_c', 9);
 my @b_processes = ($b->{_pid}, postmaster_children($b->{_pid}));
+# Stopped first: kill -9 one by one, the writer could see the postmaster die
+# and give the lease back before its own signal came (a loaded machine).
+stop_processes(@b_processes) or die 'the processes of B did not stop';
 kill 'KILL', @b_processes;
 $t0 = time();
 wait_gone(\@b_processes, 1) or die 'the processes of B linger';

@@ -38,6 +38,8 @@ our @EXPORT = qw(
   read_state_file
   system_identifier
   postmaster_children
+  reservation_writer_pid
+  stop_processes
   wait_gone
   kill9_postmaster
   log_size
@@ -249,6 +251,23 @@ sub postmaster_children
 	  split /\n/, `ps -eo pid=,ppid=`;
 }
 
+# PID of the node's reservation writer, or undef. It connects to no
+# database, so it is not in pg_stat_activity: found by its process title.
+sub reservation_writer_pid
+{
+	my ($node) = @_;
+	my ($pid) = grep {
+		my $title = '';
+		if (open my $fh, '<', "/proc/$_/cmdline")
+		{
+			$title = <$fh> // '';
+			close $fh;
+		}
+		$title =~ /snowflake reservation writer/;
+	} postmaster_children($node->{_pid});
+	return $pid;
+}
+
 # Process state letter, or undef once the process is gone.
 sub _proc_state
 {
@@ -258,6 +277,26 @@ sub _proc_state
 	close $fh;
 	return undef unless defined $stat;
 	return $stat =~ /\)\s+(\S)/ ? $1 : undef;
+}
+
+# SIGSTOP to every PID, then waits (up to 30 s) until each is stopped: a
+# system call in progress completes first. Returns false if one did not stop.
+# Stopped processes do nothing, not even notice that another one died: a
+# kill -9 of all of them then is one event, as when a machine goes down.
+sub stop_processes
+{
+	my (@pids) = @_;
+	kill 'STOP', @pids;
+	my $deadline = time() + 30;
+	while (time() < $deadline)
+	{
+		return 1 unless grep {
+			my $s = _proc_state($_);
+			defined $s && $s !~ /^[TtZ]$/
+		} @pids;
+		usleep(10_000);
+	}
+	return 0;
 }
 
 # Waits until every PID is gone. $zombies_ok: a zombie counts as gone (it
