@@ -9,6 +9,7 @@
 #                  debian/) and lists the package's files.
 #   deb.sh test    build, then installs the package with apt on a clean
 #                  Debian 12 root file system that has only postgresql-15
+#                  and the package's declared Depends (the test is offline)
 #                  (made once with mmdebstrap, cached like those of
 #                  make test-all-versions), adds the two lines to
 #                  postgresql.conf, restarts, and uses the extension.
@@ -65,9 +66,14 @@ fi
 echo "=== install on a clean Debian 12 with PostgreSQL 15"
 source scripts/rootfs.sh
 scripts/install-deps.sh versions
-rootfs_ensure bookworm-clean-pg15 bookworm postgresql-15
-echo "root file system: $ROOTFS ($([[ $ROOTFS_SECONDS -eq 0 ]] && echo cached || echo "built in ${ROOTFS_SECONDS}s"))"
 deb15=$(ls "$out"/postgresql-15-snowflake_*.deb)
+# The test runs offline (its own network namespace), so what apt would fetch
+# from Debian for the package, its declared Depends (libcurl4, ...), is part
+# of the clean root file system from the start; nothing else is.
+read -r -a deb_depends <<<"$(dpkg-deb -f "$deb15" Depends | tr ',' '\n' |
+  sed 's/|.*//; s/(.*)//; s/^ *//; s/ *$//' | grep -v '^$' | sort -u | xargs)"
+rootfs_ensure bookworm-clean-pg15 bookworm postgresql-15 "${deb_depends[@]}"
+echo "root file system: $ROOTFS ($([[ $ROOTFS_SECONDS -eq 0 ]] && echo cached || echo "built in ${ROOTFS_SECONDS}s")); the package's Depends: ${deb_depends[*]}"
 rootfs_run "$ROOTFS" --ro "$out" /snowflake-deb --ro "$repo/scripts" /snowflake-scripts -- \
   /snowflake-scripts/deb-smoke-test.sh "/snowflake-deb/$(basename "$deb15")" \
   "$(sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" snowflake.control)"
