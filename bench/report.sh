@@ -191,6 +191,10 @@ rounds; the bulk statement timed by its IDs' own milliseconds.
 
 $(bench_psql -c "SELECT bench_md('etcd_pgbench')")
 
+CPU time per transaction (server and pgbench, µs; ratio = SELECT 1's / this):
+
+$(bench_psql -c "SELECT bench_md('etcd_pgbench_cpu')")
+
 $(bench_psql -c "SELECT bench_md('etcd_bulk')")
 
 ## 9. The snowflake type: INSERT into a snowflake key against a bigint key (rows/s)

@@ -449,7 +449,13 @@ bench_etcd() {
     --listen-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "bench=http://127.0.0.1:$peer_port" >"$work/etcd.log" 2>&1 &
-  local etcd_pid=$! i
+  # $! is runuser's; etcd itself is found by its data directory, to stop it.
+  local i etcd_pid=""
+  for ((i = 0; i < 50; i++)); do
+    etcd_pid=$(pgrep -f -- "^etcd --name bench --data-dir $work/etcd" | head -n 1) || true
+    [[ -n $etcd_pid ]] && break
+    sleep 0.1
+  done
   for ((i = 0; i < 100; i++)); do
     etcdctl --endpoints="http://127.0.0.1:$client_port" endpoint health >/dev/null 2>&1 && break
     sleep 0.1
@@ -471,6 +477,7 @@ bench_etcd() {
       out=$(run_pgbench "$file" 4 "$pgbench_seconds")
       read -r tps cpu <<<"$out"
       record etcd_pgbench "${label[$file]}" 4 0 "$round" "$tps" TPS
+      record etcd_pgbench_cpu "${label[$file]}" 4 0 "$round" "$cpu" "µs CPU/tx"
     done
   done
   for ((round = 1; round <= bulk_runs; round++)); do
@@ -484,6 +491,10 @@ bench_etcd() {
   # Back to the server without etcd, for any later section.
   as_pg_user sed -i '/^snowflake.etcd_endpoints/d' "$work/data/postgresql.conf"
   as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
-  kill "$etcd_pid" 2>/dev/null || true
-  wait "$etcd_pid" 2>/dev/null || true
+  [[ -n $etcd_pid ]] && kill "$etcd_pid" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    pgrep -f -- "^etcd --name bench --data-dir $work/etcd" >/dev/null || break
+    sleep 0.1
+  done
+  wait 2>/dev/null || true
 }

@@ -25,7 +25,7 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
                                        'insert_cpu', 'core', 'reservations', 'sync_pgbench',
                                        'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu', 'etcd_pgbench',
-                                       'etcd_bulk'], section), 99) * 100
+                                       'etcd_pgbench_cpu', 'etcd_bulk'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() default', 'snowflake_next_id() sustained',
@@ -62,7 +62,8 @@ GROUP BY section, metric, clients, n, unit;
 -- The sections whose ratio is to a baseline variant of the same run.
 CREATE FUNCTION bench_baseline(section text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench', 'etcd_pgbench') THEN 'SELECT 1'
+  SELECT CASE WHEN section IN ('pgbench', 'pgbench_cpu', 'sync_pgbench', 'etcd_pgbench',
+                               'etcd_pgbench_cpu') THEN 'SELECT 1'
               WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids'
               WHEN section IN ('batch', 'batch_cpu') THEN '1000 x snowflake_next_id()'
               WHEN section IN ('type', 'type_cpu') THEN 'bigint column' END
@@ -156,7 +157,9 @@ t(ord, target, section, metric, clients, use_ratio, goal, higher_is_better) AS (
     (19, 'etcd leases: pgbench SELECT snowflake_next_id() / SELECT 1, 4 clients',
         'etcd_pgbench', 'snowflake_next_id()', 4, true, 0.97, true),
     (20, 'etcd leases: bulk, generation sustained, IDs/s', 'etcd_bulk',
-        'snowflake_next_id() sustained', 1, false, 3900000, true)
+        'snowflake_next_id() sustained', 1, false, 3900000, true),
+    (21, '(CPU per transaction) etcd leases: SELECT 1 / snowflake_next_id(), 4 clients',
+        'etcd_pgbench_cpu', 'snowflake_next_id()', 4, true, 0.97, true)
 )
 SELECT t.ord, t.target,
        CASE WHEN t.use_ratio THEN s.ratio ELSE s.median END AS measured,
