@@ -472,12 +472,15 @@ bench_etcd() {
 
   local -A label=([select1.sql]="SELECT 1" [snowflake.sql]="snowflake_next_id()")
   local round file tps cpu out row started finished ids first_ms last_ms
+  local clients
   for ((round = 1; round <= pgbench_rounds; round++)); do
-    for file in $(rotate "$round" select1.sql snowflake.sql); do
-      out=$(run_pgbench "$file" 4 "$pgbench_seconds")
-      read -r tps cpu <<<"$out"
-      record etcd_pgbench "${label[$file]}" 4 0 "$round" "$tps" TPS
-      record etcd_pgbench_cpu "${label[$file]}" 4 0 "$round" "$cpu" "µs CPU/tx"
+    for clients in 4 16; do
+      for file in $(rotate "$round" select1.sql snowflake.sql); do
+        out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
+        read -r tps cpu <<<"$out"
+        record etcd_pgbench "${label[$file]}" "$clients" 0 "$round" "$tps" TPS
+        record etcd_pgbench_cpu "${label[$file]}" "$clients" 0 "$round" "$cpu" "µs CPU/tx"
+      done
     done
   done
   for ((round = 1; round <= bulk_runs; round++)); do
