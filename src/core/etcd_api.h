@@ -103,6 +103,41 @@ class EtcdApi {
   virtual std::string LastErrorDetail() const = 0;
 };
 
+// Builders for the ops and compares of a transaction.
+inline EtcdOp EtcdPut(const std::string& key, const std::string& value, int64_t lease = 0) {
+  EtcdOp op;
+  op.kind = EtcdOp::Kind::kPut;
+  op.key = key;
+  op.value = value;
+  op.lease = lease;
+  return op;
+}
+inline EtcdOp EtcdRange(const std::string& key, const std::string& range_end = "") {
+  EtcdOp op;
+  op.kind = EtcdOp::Kind::kRange;
+  op.key = key;
+  op.range_end = range_end;
+  return op;
+}
+inline EtcdOp EtcdDelete(const std::string& key, const std::string& range_end = "") {
+  EtcdOp op;
+  op.kind = EtcdOp::Kind::kDelete;
+  op.key = key;
+  op.range_end = range_end;
+  return op;
+}
+inline EtcdCompare EtcdCmp(const std::string& key, EtcdCompare::Target target,
+                           EtcdCompare::Result result, int64_t number,
+                           const std::string& value = "") {
+  EtcdCompare c;
+  c.key = key;
+  c.target = target;
+  c.result = result;
+  c.number = number;
+  c.value = value;
+  return c;
+}
+
 // The range_end that selects every key starting with prefix (etcd's
 // "prefix" convention: the prefix with its last byte incremented).
 std::string EtcdPrefixEnd(const std::string& prefix);

@@ -153,26 +153,14 @@ Status NodeLease::EnsureLease() {
 Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
   const std::string holder_key = HolderKey(options_.prefix, node_id);
   const std::string high_water_key = HighWaterKey(options_.prefix, node_id);
+  // If no one holds the id: hold it under our lease and read its mark;
+  // otherwise say who holds it (and read the mark too: the answer's shape
+  // is the same either way).
   EtcdTxn txn;
-  EtcdCompare absent;
-  absent.key = holder_key;
-  absent.target = EtcdCompare::Target::kCreateRevision;
-  absent.result = EtcdCompare::Result::kEqual;
-  absent.number = 0;
-  txn.compare.push_back(absent);
-  EtcdOp put;
-  put.kind = EtcdOp::Kind::kPut;
-  put.key = holder_key;
-  put.value = self_json_;
-  put.lease = lease_id_;
-  EtcdOp read_high_water;
-  read_high_water.kind = EtcdOp::Kind::kRange;
-  read_high_water.key = high_water_key;
-  txn.success = {put, read_high_water};
-  EtcdOp read_holder;
-  read_holder.kind = EtcdOp::Kind::kRange;
-  read_holder.key = holder_key;
-  txn.failure = {read_holder, read_high_water};
+  txn.compare = {
+      EtcdCmp(holder_key, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
+  txn.success = {EtcdPut(holder_key, self_json_, lease_id_), EtcdRange(high_water_key)};
+  txn.failure = {EtcdRange(holder_key), EtcdRange(high_water_key)};
 
   EtcdTxnResult result;
   const Status status = etcd_->Txn(txn, &result);
@@ -300,33 +288,17 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
   // A few rounds: a write of ours whose answer was lost moves the key's
   // revision, which the next round reads and compares against.
   for (int round = 0; round < 3; ++round) {
+    // Our lease still holds the id, and the mark is as we last saw it (0:
+    // absent). A request that timed out on a frozen member and is applied
+    // there later carries an older revision, so it cannot put an older,
+    // lower mark back over a newer one.
     EtcdTxn txn;
-    EtcdCompare ours;
-    ours.key = holder_key;
-    ours.target = EtcdCompare::Target::kLease;
-    ours.result = EtcdCompare::Result::kEqual;
-    ours.number = lease_id_;
-    // The mark as we last saw it (0: absent). A request that timed out on a
-    // frozen member and is applied there later carries an older revision,
-    // so it cannot put an older, lower mark back over a newer one.
-    EtcdCompare unchanged;
-    unchanged.key = mark_key;
-    unchanged.target = EtcdCompare::Target::kModRevision;
-    unchanged.result = EtcdCompare::Result::kEqual;
-    unchanged.number = high_water_mod_revision_;
-    txn.compare = {ours, unchanged};
-    EtcdOp put;
-    put.kind = EtcdOp::Kind::kPut;
-    put.key = mark_key;
-    put.value = EncodeHighWater(target);
-    txn.success.push_back(put);
-    EtcdOp read_holder;
-    read_holder.kind = EtcdOp::Kind::kRange;
-    read_holder.key = holder_key;
-    EtcdOp read_mark;
-    read_mark.kind = EtcdOp::Kind::kRange;
-    read_mark.key = mark_key;
-    txn.failure = {read_holder, read_mark};
+    txn.compare = {
+        EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
+        EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
+                high_water_mod_revision_)};
+    txn.success = {EtcdPut(mark_key, EncodeHighWater(target))};
+    txn.failure = {EtcdRange(holder_key), EtcdRange(mark_key)};
 
     EtcdTxnResult result;
     const Status status = etcd_->Txn(txn, &result);

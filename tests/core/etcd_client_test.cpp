@@ -33,42 +33,6 @@ int64_t MsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
-EtcdOp PutOp(const std::string& key, const std::string& value, int64_t lease = 0) {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kPut;
-  op.key = key;
-  op.value = value;
-  op.lease = lease;
-  return op;
-}
-
-EtcdOp RangeOp(const std::string& key, const std::string& range_end = "") {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kRange;
-  op.key = key;
-  op.range_end = range_end;
-  return op;
-}
-
-EtcdOp DeleteOp(const std::string& key, const std::string& range_end = "") {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kDelete;
-  op.key = key;
-  op.range_end = range_end;
-  return op;
-}
-
-EtcdCompare Cmp(const std::string& key, EtcdCompare::Target target, EtcdCompare::Result result,
-                int64_t number, const std::string& value = "") {
-  EtcdCompare c;
-  c.key = key;
-  c.target = target;
-  c.result = result;
-  c.number = number;
-  c.value = value;
-  return c;
-}
-
 EtcdClientConfig ConfigFor(std::vector<std::string> endpoints, int64_t request_timeout_ms = 2000) {
   EtcdClientConfig config;
   config.endpoints = std::move(endpoints);
@@ -204,9 +168,10 @@ TEST_F(EtcdClientTest, TxnCreateRevisionClaimsOnce) {
   ASSERT_EQ(client_->GrantLease(30, &lease, &granted).code, StatusCode::kOk);
   const std::string key = prefix_ + "claim";
   EtcdTxn txn;
-  txn.compare = {Cmp(key, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
-  txn.success = {PutOp(key, "holder-a", lease), RangeOp(key)};
-  txn.failure = {RangeOp(key)};
+  txn.compare = {snowflake::EtcdCmp(key, EtcdCompare::Target::kCreateRevision,
+                                    EtcdCompare::Result::kEqual, 0)};
+  txn.success = {snowflake::EtcdPut(key, "holder-a", lease), snowflake::EtcdRange(key)};
+  txn.failure = {snowflake::EtcdRange(key)};
   EtcdTxnResult r;
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk) << client_->LastErrorDetail();
   EXPECT_TRUE(r.succeeded);
@@ -241,7 +206,7 @@ TEST_F(EtcdClientTest, TxnEveryCompareTarget) {
   ASSERT_EQ(client_->GrantLease(30, &lease, &granted).code, StatusCode::kOk);
   const std::string key = prefix_ + "k";
   EtcdTxn put;
-  put.success = {PutOp(key, "m", lease)};
+  put.success = {snowflake::EtcdPut(key, "m", lease)};
   EtcdTxnResult first, second;
   ASSERT_EQ(client_->Txn(put, &first).code, StatusCode::kOk);
   ASSERT_EQ(client_->Txn(put, &second).code, StatusCode::kOk);  // version 2
@@ -254,31 +219,31 @@ TEST_F(EtcdClientTest, TxnEveryCompareTarget) {
   };
   const std::string missing = prefix_ + "missing";
   const std::vector<Case> cases = {
-      {Cmp(key, T::kCreateRevision, R::kEqual, create), true},
-      {Cmp(key, T::kCreateRevision, R::kEqual, mod), false},
-      {Cmp(key, T::kModRevision, R::kEqual, mod), true},
-      {Cmp(key, T::kModRevision, R::kLess, mod), false},
-      {Cmp(key, T::kModRevision, R::kGreater, create), true},
-      {Cmp(key, T::kVersion, R::kEqual, 2), true},
-      {Cmp(key, T::kVersion, R::kNotEqual, 2), false},
-      {Cmp(key, T::kLease, R::kEqual, lease), true},
-      {Cmp(key, T::kLease, R::kEqual, 0), false},
-      {Cmp(key, T::kValue, R::kEqual, 0, "m"), true},
-      {Cmp(key, T::kValue, R::kEqual, 0, "n"), false},
-      {Cmp(key, T::kValue, R::kLess, 0, "n"), true},
-      {Cmp(key, T::kValue, R::kGreater, 0, "n"), false},
+      {snowflake::EtcdCmp(key, T::kCreateRevision, R::kEqual, create), true},
+      {snowflake::EtcdCmp(key, T::kCreateRevision, R::kEqual, mod), false},
+      {snowflake::EtcdCmp(key, T::kModRevision, R::kEqual, mod), true},
+      {snowflake::EtcdCmp(key, T::kModRevision, R::kLess, mod), false},
+      {snowflake::EtcdCmp(key, T::kModRevision, R::kGreater, create), true},
+      {snowflake::EtcdCmp(key, T::kVersion, R::kEqual, 2), true},
+      {snowflake::EtcdCmp(key, T::kVersion, R::kNotEqual, 2), false},
+      {snowflake::EtcdCmp(key, T::kLease, R::kEqual, lease), true},
+      {snowflake::EtcdCmp(key, T::kLease, R::kEqual, 0), false},
+      {snowflake::EtcdCmp(key, T::kValue, R::kEqual, 0, "m"), true},
+      {snowflake::EtcdCmp(key, T::kValue, R::kEqual, 0, "n"), false},
+      {snowflake::EtcdCmp(key, T::kValue, R::kLess, 0, "n"), true},
+      {snowflake::EtcdCmp(key, T::kValue, R::kGreater, 0, "n"), false},
       // A missing key: zeros, but a VALUE compare is false whatever it asks.
-      {Cmp(missing, T::kCreateRevision, R::kEqual, 0), true},
-      {Cmp(missing, T::kModRevision, R::kLess, 1), true},
-      {Cmp(missing, T::kVersion, R::kGreater, 0), false},
-      {Cmp(missing, T::kLease, R::kEqual, 0), true},
-      {Cmp(missing, T::kValue, R::kEqual, 0, ""), false},
-      {Cmp(missing, T::kValue, R::kNotEqual, 0, "x"), false},
+      {snowflake::EtcdCmp(missing, T::kCreateRevision, R::kEqual, 0), true},
+      {snowflake::EtcdCmp(missing, T::kModRevision, R::kLess, 1), true},
+      {snowflake::EtcdCmp(missing, T::kVersion, R::kGreater, 0), false},
+      {snowflake::EtcdCmp(missing, T::kLease, R::kEqual, 0), true},
+      {snowflake::EtcdCmp(missing, T::kValue, R::kEqual, 0, ""), false},
+      {snowflake::EtcdCmp(missing, T::kValue, R::kNotEqual, 0, "x"), false},
   };
   for (size_t i = 0; i < cases.size(); i++) {
     EtcdTxn txn;
     txn.compare = {cases[i].compare};
-    txn.success = {RangeOp(key)};
+    txn.success = {snowflake::EtcdRange(key)};
     EtcdTxnResult r;
     ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk)
         << i << ": " << client_->LastErrorDetail();
@@ -291,19 +256,20 @@ TEST_F(EtcdClientTest, TxnEveryCompareTarget) {
 
 TEST_F(EtcdClientTest, TxnDeleteAndRevisions) {
   EtcdTxn txn;
-  txn.success = {PutOp(prefix_ + "a", "1"), PutOp(prefix_ + "b", "2")};
+  txn.success = {snowflake::EtcdPut(prefix_ + "a", "1"), snowflake::EtcdPut(prefix_ + "b", "2")};
   EtcdTxnResult r;
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk);
   const int64_t rev = r.revision;
   // Read-only: the revision stays.
-  txn.success = {RangeOp(prefix_, EtcdPrefixEnd(prefix_))};
+  txn.success = {snowflake::EtcdRange(prefix_, EtcdPrefixEnd(prefix_))};
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_EQ(r.revision, rev);
   ASSERT_EQ(r.ranges.size(), 1u);
   ASSERT_EQ(r.ranges[0].size(), 2u);
   EXPECT_EQ(r.ranges[0][0].mod_revision, rev);  // both puts share the transaction's revision
   EXPECT_EQ(r.ranges[0][1].mod_revision, rev);
-  txn.success = {DeleteOp(prefix_ + "a"), RangeOp(prefix_, EtcdPrefixEnd(prefix_))};
+  txn.success = {snowflake::EtcdDelete(prefix_ + "a"),
+                 snowflake::EtcdRange(prefix_, EtcdPrefixEnd(prefix_))};
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_EQ(r.revision, rev + 1);
   ASSERT_EQ(r.ranges.size(), 2u);
@@ -314,7 +280,7 @@ TEST_F(EtcdClientTest, TxnDeleteAndRevisions) {
 
 TEST_F(EtcdClientTest, TxnWithAMissingLeaseIsAnEtcdError) {
   EtcdTxn txn;
-  txn.success = {PutOp(prefix_ + "x", "1", 0x7fff00000001)};
+  txn.success = {snowflake::EtcdPut(prefix_ + "x", "1", 0x7fff00000001)};
   EtcdTxnResult r;
   EXPECT_EQ(client_->Txn(txn, &r).code, StatusCode::kEtcdError);
   EXPECT_NE(client_->LastErrorDetail().find("requested lease not found"), std::string::npos)
@@ -331,9 +297,9 @@ TEST_F(EtcdClientTest, RangeWithPrefixAndBinaryBytes) {
   EtcdTxn txn;
   for (size_t i = 0; i < values.size(); i++) {
     txn.success.push_back(
-        PutOp(prefix_ + std::string(1, static_cast<char>(i)) + "\xff", values[i]));
+        snowflake::EtcdPut(prefix_ + std::string(1, static_cast<char>(i)) + "\xff", values[i]));
   }
-  txn.success.push_back(PutOp(prefix_.substr(0, prefix_.size() - 1) + "0", "outside"));
+  txn.success.push_back(snowflake::EtcdPut(prefix_.substr(0, prefix_.size() - 1) + "0", "outside"));
   EtcdTxnResult r;
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk) << client_->LastErrorDetail();
   std::vector<EtcdKeyValue> kvs;
@@ -362,7 +328,7 @@ TEST_F(EtcdClientTest, AnExpiredLeaseTakesItsKeys) {
   EXPECT_GE(granted, 1);
   const std::string key = prefix_ + "leased";
   EtcdTxn txn;
-  txn.success = {PutOp(key, "v", lease), PutOp(prefix_ + "plain", "p")};
+  txn.success = {snowflake::EtcdPut(key, "v", lease), snowflake::EtcdPut(prefix_ + "plain", "p")};
   EtcdTxnResult r;
   ASSERT_EQ(client_->Txn(txn, &r).code, StatusCode::kOk);
   std::vector<EtcdKeyValue> kvs;
@@ -420,7 +386,7 @@ TEST_F(EtcdClientTest, NoEndpointAnswersIsUnavailable) {
   CurlEtcdClient client(ConfigFor({dead, stuck}, kTimeoutMs));
   const auto start = std::chrono::steady_clock::now();
   EtcdTxn txn;
-  txn.success = {PutOp(prefix_ + "never", "x")};
+  txn.success = {snowflake::EtcdPut(prefix_ + "never", "x")};
   EtcdTxnResult r;
   EXPECT_EQ(client.Txn(txn, &r).code, StatusCode::kUnavailable);
   const int64_t elapsed = MsSince(start);

@@ -17,42 +17,6 @@ using snowflake::EtcdTxn;
 using snowflake::EtcdTxnResult;
 using snowflake::StatusCode;
 
-EtcdOp Put(const std::string& key, const std::string& value, int64_t lease = 0) {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kPut;
-  op.key = key;
-  op.value = value;
-  op.lease = lease;
-  return op;
-}
-
-EtcdOp Get(const std::string& key, const std::string& range_end = "") {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kRange;
-  op.key = key;
-  op.range_end = range_end;
-  return op;
-}
-
-EtcdOp Delete(const std::string& key, const std::string& range_end = "") {
-  EtcdOp op;
-  op.kind = EtcdOp::Kind::kDelete;
-  op.key = key;
-  op.range_end = range_end;
-  return op;
-}
-
-EtcdCompare Cmp(const std::string& key, EtcdCompare::Target target, EtcdCompare::Result result,
-                int64_t number, const std::string& value = "") {
-  EtcdCompare c;
-  c.key = key;
-  c.target = target;
-  c.result = result;
-  c.number = number;
-  c.value = value;
-  return c;
-}
-
 // A transaction of one compare, for the compare tests.
 bool CompareHolds(FakeEtcd* etcd, const EtcdCompare& c) {
   EtcdTxn txn;
@@ -71,7 +35,7 @@ class FakeEtcdTest : public ::testing::Test {
 TEST_F(FakeEtcdTest, RevisionsFollowEtcd) {
   EXPECT_EQ(etcd_.revision(), 1);
   EtcdTxn txn;
-  txn.success = {Put("/a", "1"), Put("/b", "2")};
+  txn.success = {snowflake::EtcdPut("/a", "1"), snowflake::EtcdPut("/b", "2")};
   EtcdTxnResult r;
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_TRUE(r.succeeded);
@@ -83,7 +47,7 @@ TEST_F(FakeEtcdTest, RevisionsFollowEtcd) {
   EXPECT_EQ(b.mod_revision, 2);
   EXPECT_EQ(a.version, 1);
 
-  txn.success = {Put("/a", "3")};
+  txn.success = {snowflake::EtcdPut("/a", "3")};
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   ASSERT_TRUE(etcd_.Get("/a", &a));
   EXPECT_EQ(a.create_revision, 2);
@@ -92,7 +56,7 @@ TEST_F(FakeEtcdTest, RevisionsFollowEtcd) {
   EXPECT_EQ(a.value, "3");
 
   // Read-only, and a delete that deletes nothing: no new revision.
-  txn.success = {Get("/a"), Delete("/missing")};
+  txn.success = {snowflake::EtcdRange("/a"), snowflake::EtcdDelete("/missing")};
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_EQ(r.revision, 3);
   ASSERT_EQ(r.ranges.size(), 2u);
@@ -100,12 +64,12 @@ TEST_F(FakeEtcdTest, RevisionsFollowEtcd) {
   EXPECT_EQ(r.ranges[0][0].value, "3");
   EXPECT_TRUE(r.ranges[1].empty());
 
-  txn.success = {Delete("/a")};
+  txn.success = {snowflake::EtcdDelete("/a")};
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_EQ(r.revision, 4);
   EXPECT_FALSE(etcd_.Get("/a", &a));
   // Created again: a new create_revision and version 1.
-  txn.success = {Put("/a", "4")};
+  txn.success = {snowflake::EtcdPut("/a", "4")};
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   ASSERT_TRUE(etcd_.Get("/a", &a));
   EXPECT_EQ(a.create_revision, 5);
@@ -114,7 +78,8 @@ TEST_F(FakeEtcdTest, RevisionsFollowEtcd) {
 
 TEST_F(FakeEtcdTest, RangeInATransactionSeesEarlierWrites) {
   EtcdTxn txn;
-  txn.success = {Get("/k"), Put("/k", "v"), Get("/k")};
+  txn.success = {snowflake::EtcdRange("/k"), snowflake::EtcdPut("/k", "v"),
+                 snowflake::EtcdRange("/k")};
   EtcdTxnResult r;
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   ASSERT_EQ(r.ranges.size(), 3u);
@@ -127,15 +92,16 @@ TEST_F(FakeEtcdTest, RangeInATransactionSeesEarlierWrites) {
 TEST_F(FakeEtcdTest, ComparesOnAMissingKeyUseZeros) {
   using T = EtcdCompare::Target;
   using R = EtcdCompare::Result;
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/none", T::kCreateRevision, R::kEqual, 0)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/none", T::kModRevision, R::kLess, 1)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/none", T::kVersion, R::kEqual, 0)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/none", T::kLease, R::kEqual, 0)));
-  EXPECT_FALSE(CompareHolds(&etcd_, Cmp("/none", T::kCreateRevision, R::kGreater, 0)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kCreateRevision, R::kEqual, 0)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kModRevision, R::kLess, 1)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kVersion, R::kEqual, 0)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kLease, R::kEqual, 0)));
+  EXPECT_FALSE(
+      CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kCreateRevision, R::kGreater, 0)));
   // VALUE on a missing key is false whatever the operator (etcd's applyCompare).
-  EXPECT_FALSE(CompareHolds(&etcd_, Cmp("/none", T::kValue, R::kEqual, 0, "")));
-  EXPECT_FALSE(CompareHolds(&etcd_, Cmp("/none", T::kValue, R::kNotEqual, 0, "x")));
-  EXPECT_FALSE(CompareHolds(&etcd_, Cmp("/none", T::kValue, R::kLess, 0, "x")));
+  EXPECT_FALSE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kValue, R::kEqual, 0, "")));
+  EXPECT_FALSE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kValue, R::kNotEqual, 0, "x")));
+  EXPECT_FALSE(CompareHolds(&etcd_, snowflake::EtcdCmp("/none", T::kValue, R::kLess, 0, "x")));
 }
 
 TEST_F(FakeEtcdTest, ComparesOnAnExistingKey) {
@@ -144,24 +110,25 @@ TEST_F(FakeEtcdTest, ComparesOnAnExistingKey) {
   const int64_t lease = etcd_.SeedLease(60);
   ASSERT_TRUE(etcd_.SeedPut("/k", "m", lease));  // revision 2
   ASSERT_TRUE(etcd_.SeedPut("/k", "m", lease));  // revision 3, version 2
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kCreateRevision, R::kEqual, 2)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kModRevision, R::kEqual, 3)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kModRevision, R::kGreater, 2)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kVersion, R::kEqual, 2)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kLease, R::kEqual, lease)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kLease, R::kNotEqual, 0)));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kValue, R::kEqual, 0, "m")));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kValue, R::kLess, 0, "n")));
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kValue, R::kGreater, 0, "l")));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kCreateRevision, R::kEqual, 2)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kModRevision, R::kEqual, 3)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kModRevision, R::kGreater, 2)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kVersion, R::kEqual, 2)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kLease, R::kEqual, lease)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kLease, R::kNotEqual, 0)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kValue, R::kEqual, 0, "m")));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kValue, R::kLess, 0, "n")));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kValue, R::kGreater, 0, "l")));
   // Byte-wise: 0xff sorts after 'm'.
-  EXPECT_TRUE(CompareHolds(&etcd_, Cmp("/k", T::kValue, R::kLess, 0, "\xff")));
-  EXPECT_FALSE(CompareHolds(&etcd_, Cmp("/k", T::kVersion, R::kLess, 2)));
+  EXPECT_TRUE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kValue, R::kLess, 0, "\xff")));
+  EXPECT_FALSE(CompareHolds(&etcd_, snowflake::EtcdCmp("/k", T::kVersion, R::kLess, 2)));
 
   // Every compare must hold: one false one sends the failure branch.
   EtcdTxn txn;
-  txn.compare = {Cmp("/k", T::kVersion, R::kEqual, 2), Cmp("/k", T::kLease, R::kEqual, 0)};
-  txn.success = {Put("/s", "")};
-  txn.failure = {Get("/k")};
+  txn.compare = {snowflake::EtcdCmp("/k", T::kVersion, R::kEqual, 2),
+                 snowflake::EtcdCmp("/k", T::kLease, R::kEqual, 0)};
+  txn.success = {snowflake::EtcdPut("/s", "")};
+  txn.failure = {snowflake::EtcdRange("/k")};
   EtcdTxnResult r;
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_FALSE(r.succeeded);
@@ -195,7 +162,7 @@ TEST_F(FakeEtcdTest, LeasesExpireWithTheClockAndTakeTheirKeys) {
   EXPECT_EQ(etcd_.GrantLease(FakeEtcd::kMaxTtlS + 1, &id, &ttl).code, StatusCode::kEtcdError);
 
   EtcdTxn txn;
-  txn.success = {Put("/leased", "x", id), Put("/plain", "y")};
+  txn.success = {snowflake::EtcdPut("/leased", "x", id), snowflake::EtcdPut("/plain", "y")};
   EtcdTxnResult r;
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   const int64_t rev = r.revision;
@@ -243,8 +210,8 @@ TEST_F(FakeEtcdTest, RevokeDeletesTheLeasesKeys) {
 
 TEST_F(FakeEtcdTest, APutWithAMissingLeaseFailsTheWholeTransaction) {
   EtcdTxn txn;
-  txn.success = {Put("/a", "1"), Put("/b", "2", 12345)};
-  txn.failure = {Put("/c", "3")};
+  txn.success = {snowflake::EtcdPut("/a", "1"), snowflake::EtcdPut("/b", "2", 12345)};
+  txn.failure = {snowflake::EtcdPut("/c", "3")};
   EtcdTxnResult r;
   EXPECT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kEtcdError);
   EXPECT_NE(etcd_.LastErrorDetail().find("lease not found"), std::string::npos);
@@ -252,20 +219,21 @@ TEST_F(FakeEtcdTest, APutWithAMissingLeaseFailsTheWholeTransaction) {
   EXPECT_FALSE(etcd_.Get("/a", &kv));
   EXPECT_EQ(etcd_.revision(), 1);
   // Only the branch that runs is checked.
-  txn.compare = {Cmp("/x", EtcdCompare::Target::kVersion, EtcdCompare::Result::kGreater, 0)};
+  txn.compare = {
+      snowflake::EtcdCmp("/x", EtcdCompare::Target::kVersion, EtcdCompare::Result::kGreater, 0)};
   ASSERT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kOk);
   EXPECT_FALSE(r.succeeded);
   EXPECT_TRUE(etcd_.Get("/c", &kv));
   // Two puts of one key in a branch are refused.
   txn.compare.clear();
-  txn.success = {Put("/d", "1"), Put("/d", "2")};
+  txn.success = {snowflake::EtcdPut("/d", "1"), snowflake::EtcdPut("/d", "2")};
   EXPECT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kEtcdError);
 }
 
 TEST_F(FakeEtcdTest, FailedCallsApplyNothing) {
   etcd_.FailNextCalls(2);
   EtcdTxn txn;
-  txn.success = {Put("/a", "1")};
+  txn.success = {snowflake::EtcdPut("/a", "1")};
   EtcdTxnResult r;
   int64_t id = 0, ttl = 0;
   EXPECT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kUnavailable);
@@ -286,10 +254,10 @@ TEST_F(FakeEtcdTest, FailedCallsApplyNothing) {
 TEST_F(FakeEtcdTest, ALostAnswerStillApplies) {
   etcd_.LoseNextAnswers(1);
   EtcdTxn txn;
-  txn.compare = {
-      Cmp("/claim", EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
-  txn.success = {Put("/claim", "me")};
-  txn.failure = {Get("/claim")};
+  txn.compare = {snowflake::EtcdCmp("/claim", EtcdCompare::Target::kCreateRevision,
+                                    EtcdCompare::Result::kEqual, 0)};
+  txn.success = {snowflake::EtcdPut("/claim", "me")};
+  txn.failure = {snowflake::EtcdRange("/claim")};
   EtcdTxnResult r;
   EXPECT_EQ(etcd_.Txn(txn, &r).code, StatusCode::kUnavailable);
   EtcdKeyValue kv;

@@ -344,10 +344,7 @@ TEST_F(NodeLeaseTest, AKeepAliveNoticesThatTheHolderKeyIsGone) {
   ClaimOutcome out;
   ASSERT_TRUE(a.Claim(9, -1, &out).ok());
   snowflake::EtcdTxn remove;
-  snowflake::EtcdOp del;
-  del.kind = snowflake::EtcdOp::Kind::kDelete;
-  del.key = snowflake::HolderKey("/snowflake", 9);
-  remove.success.push_back(del);
+  remove.success = {snowflake::EtcdDelete(snowflake::HolderKey("/snowflake", 9))};
   snowflake::EtcdTxnResult result;
   ASSERT_TRUE(etcd_.Txn(remove, &result).ok());
   ASSERT_TRUE(b.Claim(9, -1, &out).ok());
