@@ -3,7 +3,8 @@
 #   - two servers with the same node id: the second refuses, naming the
 #     holder; the first keeps issuing; the second takes over when the first
 #     stops, above its IDs;
-#   - hand-over after kill -9, to a server whose clock is 5 s behind;
+#   - hand-over after kill -9, to a server whose clock is 8 s behind (more
+#     than the TTL it waits, so the wait does not make up for the clock);
 #   - hand-over from a frozen holder (SIGSTOP), which must not issue again
 #     when it is thawed;
 #   - the holder loses etcd (all members frozen, then all killed): it stops
@@ -58,45 +59,21 @@ sub coordinated_node
 		  . ($extra // ''));
 }
 
-sub state_of
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres', 'SELECT state FROM snowflake_status()');
-}
-
-sub wait_state
-{
-	my ($node, $state, $timeout) = @_;
-	my $deadline = time() + ($timeout // 60);
-	while (time() < $deadline)
-	{
-		return 1 if state_of($node) eq $state;
-		sleep 0.1;
-	}
-	diag($node->name . ' stays in state "' . state_of($node) . "\", not \"$state\"");
-	return 0;
-}
-
-sub node_id_of
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres', 'SELECT node_id FROM snowflake_status()');
-}
-
-sub max_id { my $m = 0; $m = $_ > $m ? $_ : $m for @_; return $m }
-sub min_id { my $m; $m = !defined $m || $_ < $m ? $_ : $m for @_; return $m }
-
 # ---- Two servers, one node id ---------------------------------------------
+# C takes node id 9 over after a kill -9, below. Its data directory is made
+# now: a first start begins after the latest checkpoint, so a directory made
+# later would start C above B's IDs whatever etcd's mark said.
+my $c = coordinated_node('lease_c', 9);
 my $a = coordinated_node('lease_a', 9);
 start_node($a);
 $a->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($a, 'ready'), 'A holds node id 9');
+ok(wait_snowflake_state($a, 'ready'), 'A holds node id 9');
 my @a_ids = keep('a', next_ids($a, 1000));
 
 my $b = coordinated_node('lease_b', 9);
 start_node($b);
 $b->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($b, 'node id held by another server'), 'B, also node id 9, is refused');
+ok(wait_snowflake_state($b, 'node id held by another server'), 'B, also node id 9, is refused');
 my ($ret, $out, $err) = try_next_id($b);
 isnt($ret, 0, "B's snowflake_next_id() fails");
 like($err, qr/ERROR:  55P03: snowflake node id 9 is held by another server/,
@@ -119,19 +96,18 @@ is($b->safe_psql('postgres', 'SELECT this_server FROM snowflake_fleet() WHERE no
 # A stops cleanly (releases the lease): B takes over without a restart.
 my $t0 = time();
 $a->stop;
-ok(wait_state($b, 'ready', 30), 'B claims node id 9 once A released it');
+ok(wait_snowflake_state($b, 'ready', 30), 'B claims node id 9 once A released it');
 my $takeover = time() - $t0;
 cmp_ok($takeover, '<', $ttl, 'without waiting for the lease to expire');
 my @b_ids = keep('b', next_ids($b, 2000));
-cmp_ok(min_id(@b_ids), '>', max_id(@a_ids), "every ID of B is above every ID of A");
+cmp_ok(min_of(@b_ids), '>', max_of(@a_ids), "every ID of B is above every ID of A");
 
-# ---- Hand-over after kill -9, to a clock 5 s behind -------------------------
+# ---- Hand-over after kill -9, to a clock 8 s behind -------------------------
 # Every process of B at once, as a machine that dies would: no process is
 # left to give the lease back (a postmaster killed alone is noticed by the
 # reservation writer, which releases the lease as it exits), so C must wait
 # for the lease to expire.
 push @b_ids, keep('b', next_ids($b, 5000));
-my $c = coordinated_node('lease_c', 9);
 my @b_processes = ($b->{_pid}, postmaster_children($b->{_pid}));
 # Stopped first: kill -9 one by one, the writer could see the postmaster die
 # and give the lease back before its own signal came (a loaded machine).
@@ -142,16 +118,16 @@ wait_gone(\@b_processes, 1) or die 'the processes of B linger';
 # B died without removing its lock file; the test's record of it follows.
 unlink $b->data_dir . '/postmaster.pid';
 $b->_update_pid(0);
-start_node($c, clock => '-5');
+start_node($c, clock => '-8');
 $c->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($c, 'node id held by another server', 10),
-	'C (node id 9, clock 5 s behind) waits: the killed B still holds the lease');
-ok(wait_state($c, 'ready', 30), 'C claims node id 9 once the lease expired');
+ok(wait_snowflake_state($c, 'node id held by another server', 10),
+	'C (node id 9, clock 8 s behind) waits: the killed B still holds the lease');
+ok(wait_snowflake_state($c, 'ready', 30), 'C claims node id 9 once the lease expired');
 my $killed_wait = time() - $t0;
 cmp_ok($killed_wait, '>=', $ttl - 1.5, sprintf('after about the TTL (%.1f s)', $killed_wait));
 cmp_ok($killed_wait, '<=', $ttl + 3, 'and not much later');
 my @c_ids = keep('c', next_ids($c, 2000));
-cmp_ok(min_id(@c_ids), '>', max_id(@b_ids),
+cmp_ok(min_of(@c_ids), '>', max_of(@b_ids),
 	'every ID of C is above every ID the killed B returned');
 
 # ---- Hand-over from a frozen holder -----------------------------------------
@@ -168,9 +144,9 @@ $d->append_conf('postgresql.conf',
 	  . "snowflake.node_lease_ttl = ${ttl}s\n");
 start_node($d);
 $d->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($d, 'ready', 30), 'D claims node id 9 from the frozen C once its lease expired');
+ok(wait_snowflake_state($d, 'ready', 30), 'D claims node id 9 from the frozen C once its lease expired');
 my @d_ids = keep('d', next_ids($d, 2000));
-cmp_ok(min_id(@d_ids), '>', max_id(@c_ids), 'every ID of D is above every ID of C');
+cmp_ok(min_of(@d_ids), '>', max_of(@c_ids), 'every ID of D is above every ID of C');
 kill 'CONT', @frozen;
 my $c_issued = 0;
 my $c_refusals = 0;
@@ -183,7 +159,7 @@ for (1 .. 20)
 }
 is($c_issued, 0, 'the thawed C issues nothing');
 is($c_refusals, 20, 'every call fails with 55P03');
-ok(wait_state($c, 'node id held by another server', 30),
+ok(wait_snowflake_state($c, 'node id held by another server', 30),
 	'and C sees that D holds node id 9');
 push @d_ids, keep('d', next_ids($d, 1000));
 $c->stop;
@@ -224,7 +200,7 @@ like($fleet_err, qr/canceling statement due to statement timeout/,
 	'snowflake_fleet() with etcd frozen: statement_timeout ends it');
 cmp_ok($fleet_s, '<', 2.5, sprintf('within %.2f s', $fleet_s));
 $etcd->thaw_member($_) for 0 .. 2;
-ok(wait_state($d, 'ready', 60), 'D issues again once etcd answers');
+ok(wait_snowflake_state($d, 'ready', 60), 'D issues again once etcd answers');
 push @d_ids, keep('d', next_ids($d, 1000));
 
 $etcd->kill_member($_) for 0 .. 2;
@@ -235,9 +211,9 @@ cmp_ok($kept, '<', $ttl, sprintf('within the lease time (last ID %.2f s after)',
 $longest_fenced_issue = $kept if $kept > $longest_fenced_issue;
 $etcd->start_member($_) for 0 .. 2;
 $etcd->wait_healthy($_) for 0 .. 2;
-ok(wait_state($d, 'ready', 60), 'and again once etcd is back');
+ok(wait_snowflake_state($d, 'ready', 60), 'and again once etcd is back');
 my @d_after = keep('d', next_ids($d, 1000));
-cmp_ok(min_id(@d_after), '>', max_id(@d_ids), 'IDs continue above the earlier ones');
+cmp_ok(min_of(@d_after), '>', max_of(@d_ids), 'IDs continue above the earlier ones');
 push @d_ids, @d_after;
 
 # One member of three lost (killed, then frozen): no interruption.
@@ -274,16 +250,16 @@ $standby->init_from_backup($d, 'd_backup', has_streaming => 1);
 start_node($standby);
 push @d_ids, keep('d', next_ids($d, 1000));
 $d->wait_for_catchup($standby);
-is(state_of($standby), 'in recovery', 'the standby (also node id 9) is in recovery');
+is(snowflake_state($standby), 'in recovery', 'the standby (also node id 9) is in recovery');
 my $standby_port = $standby->port;
 is($d->safe_psql('postgres',
 		"SELECT count(*) FROM snowflake_fleet() WHERE holder_port = $standby_port"),
 	0, 'and holds nothing in etcd');
 $d->stop;    # releases node id 9
 $standby->promote;
-ok(wait_state($standby, 'ready', 30), 'promoted, it claims node id 9');
+ok(wait_snowflake_state($standby, 'ready', 30), 'promoted, it claims node id 9');
 my @promoted_ids = keep('promoted', next_ids($standby, 1000));
-cmp_ok(min_id(@promoted_ids), '>', max_id(@d_ids), 'above every ID of its old primary');
+cmp_ok(min_of(@promoted_ids), '>', max_of(@d_ids), 'above every ID of its old primary');
 $standby->stop;
 
 # ---- Five servers without a node id -----------------------------------------
@@ -293,7 +269,7 @@ for my $node (@fleet)
 	start_node($node);
 	$node->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 }
-ok(wait_state($_, 'ready'), $_->name . ' is assigned a node id') for @fleet;
+ok(wait_snowflake_state($_, 'ready'), $_->name . ' is assigned a node id') for @fleet;
 my @assigned = map { node_id_of($_) } @fleet;
 my %distinct = map { $_ => 1 } @assigned;
 is(scalar(keys %distinct), 5, "five distinct node ids: @assigned");
@@ -306,7 +282,7 @@ is($fleet[0]->safe_psql('postgres', 'SELECT node_id FROM snowflake_fleet() WHERE
 
 for my $node (@fleet) { $node->stop }
 for my $node (@fleet) { start_node($node) }
-ok(wait_state($_, 'ready'), $_->name . ' is ready after a restart') for @fleet;
+ok(wait_snowflake_state($_, 'ready'), $_->name . ' is ready after a restart') for @fleet;
 is(join(' ', map { node_id_of($_) } @fleet), join(' ', @assigned),
 	'each keeps its node id across a clean restart of all five');
 keep($_->name, next_ids($_, 500)) for @fleet;
@@ -314,7 +290,7 @@ keep($_->name, next_ids($_, 500)) for @fleet;
 # kill -9: the lease outlives the server; it waits for it and keeps its id.
 kill9_postmaster($fleet[2]);
 start_node($fleet[2]);
-ok(wait_state($fleet[2], 'ready', 3 * $ttl), 'after kill -9, assigned_3 is ready again');
+ok(wait_snowflake_state($fleet[2], 'ready', 3 * $ttl), 'after kill -9, assigned_3 is ready again');
 is(node_id_of($fleet[2]), $assigned[2], 'with the same node id');
 keep('assigned_3', next_ids($fleet[2], 500));
 $_->stop for @fleet;

@@ -8,6 +8,7 @@
 #     error naming the cause, and the password appears in no log.
 use strict;
 use warnings;
+use File::Path ();
 use FindBin;
 use lib "$FindBin::RealBin/lib";
 use SnowflakeTAP;
@@ -23,7 +24,10 @@ for my $program (qw(etcd etcdctl openssl))
 	  or die "$program is not installed (Debian packages etcd-server, etcd-client, openssl)";
 }
 
-my $base = $PostgreSQL::Test::Utils::tmp_check;
+# Its own directory: prove runs every test file with the same tmp_check.
+my $base = "$PostgreSQL::Test::Utils::tmp_check/etcd_031_etcd_security";
+File::Path::rmtree($base);
+File::Path::mkpath($base);
 my $certs = "$base/certs";
 mkdir $certs or die "cannot create $certs: $!";
 # The server certificate is for client use too: with --client-cert-auth,
@@ -79,25 +83,6 @@ sub start_etcd
 	die "etcd $name did not start; see $base/etcd_$name.log";
 }
 
-sub state_of
-{
-	my ($node) = @_;
-	return $node->safe_psql('postgres', 'SELECT state FROM snowflake_status()');
-}
-
-sub wait_state
-{
-	my ($node, $state) = @_;
-	my $deadline = time() + 30;
-	while (time() < $deadline)
-	{
-		return 1 if state_of($node) eq $state;
-		sleep 0.1;
-	}
-	diag($node->name . ' stays in state "' . state_of($node) . "\", not \"$state\"");
-	return 0;
-}
-
 # ---- TLS ------------------------------------------------------------------
 my $https = start_etcd(
 	'tls', 'https',
@@ -114,7 +99,7 @@ my $tls_node = snowflake_node(
 	  . "snowflake.node_lease_ttl = 5s\n");
 start_node($tls_node);
 $tls_node->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($tls_node, 'ready'), 'over TLS with a client certificate, node id 31 is claimed');
+ok(wait_snowflake_state($tls_node, 'ready', 30), 'over TLS with a client certificate, node id 31 is claimed');
 my @ids = next_ids($tls_node, 100);
 is(scalar(@ids), 100, 'and IDs are issued');
 is($tls_node->safe_psql('postgres', 'SELECT node_id FROM snowflake_fleet() WHERE this_server'),
@@ -125,7 +110,7 @@ $tls_node->stop;
 chmod 0644, "$certs/client.key";
 my $offset = log_size($tls_node);
 start_node($tls_node);
-ok(wait_state($tls_node, 'etcd error'), 'a readable key file: etcd error');
+ok(wait_snowflake_state($tls_node, 'etcd error', 30), 'a readable key file: etcd error');
 my ($ret, $out, $err) = try_next_id($tls_node);
 like($err, qr/ERROR:  58000: snowflake cannot hold a node id/, 'calls fail with 58000');
 like($err, qr/client\.key" has group or world access/, 'and name the key file');
@@ -162,20 +147,20 @@ my $auth_node = snowflake_node(
 	  . "snowflake.node_lease_ttl = 5s\n");
 start_node($auth_node);
 $auth_node->safe_psql('postgres', 'CREATE EXTENSION snowflake');
-ok(wait_state($auth_node, 'ready'), 'as an etcd user, node id 32 is claimed');
+ok(wait_snowflake_state($auth_node, 'ready', 30), 'as an etcd user, node id 32 is claimed');
 is(scalar(next_ids($auth_node, 100)), 100, 'and IDs are issued');
 
 $auth_node->stop;
 write_password('not-the-password', 0600);
 start_node($auth_node);
-ok(wait_state($auth_node, 'etcd error'), 'a wrong password: etcd error');
+ok(wait_snowflake_state($auth_node, 'etcd error', 30), 'a wrong password: etcd error');
 ($ret, $out, $err) = try_next_id($auth_node);
 like($err, qr/58000: .*\n.*authentication failed/, "calls fail with 58000 and etcd's reason");
 $auth_node->stop;
 
 write_password($password, 0640);
 start_node($auth_node);
-ok(wait_state($auth_node, 'etcd error'), 'a password file the group may read: etcd error');
+ok(wait_snowflake_state($auth_node, 'etcd error', 30), 'a password file the group may read: etcd error');
 ($ret, $out, $err) = try_next_id($auth_node);
 like($err, qr/etcd_password" has group or world access/, 'naming the file');
 $auth_node->stop;

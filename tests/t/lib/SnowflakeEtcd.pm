@@ -3,7 +3,7 @@
 # (unprivileged) user, killed, frozen and restarted on demand, and stopped at
 # the end.
 #
-#     my $etcd = SnowflakeEtcd->new($base_dir, 3);
+#     my $etcd = SnowflakeEtcd->new($base_dir, 3);   members under $base_dir/etcd_<test>/
 #     $etcd->endpoints            "http://127.0.0.1:p1,http://127.0.0.1:p2,..."
 #     $etcd->kill_member(0)       kill -9, the member is gone
 #     $etcd->start_member(0)      back, with its data directory
@@ -15,6 +15,8 @@ package SnowflakeEtcd;
 use strict;
 use warnings;
 use Carp;
+use File::Basename ();
+use File::Path ();
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use Time::HiRes qw(usleep time);
@@ -23,8 +25,14 @@ my @all;
 
 sub new
 {
-	my ($class, $base, $count) = @_;
+	my ($class, $base_dir, $count) = @_;
 	$count //= 3;
+	# One directory per test file: prove runs every file with the same
+	# tmp_check, and a member must not start on another test's data directory
+	# (it would look for that cluster's peers).
+	my $base = "$base_dir/etcd_" . File::Basename::basename($0, '.pl');
+	File::Path::rmtree($base);
+	File::Path::mkpath($base);
 	my $self = bless { base => $base, members => [] }, $class;
 	for my $i (0 .. $count - 1)
 	{
@@ -32,7 +40,7 @@ sub new
 			name => "e$i",
 			client => PostgreSQL::Test::Cluster::get_free_port(),
 			peer => PostgreSQL::Test::Cluster::get_free_port(),
-			dir => "$base/etcd_e$i" };
+			dir => "$base/e$i" };
 	}
 	$self->{cluster} = join ',',
 	  map { "$_->{name}=http://127.0.0.1:$_->{peer}" } @{ $self->{members} };

@@ -33,6 +33,9 @@ our @EXPORT = qw(
   next_ids
   try_next_id
   snowflake_status
+  snowflake_state
+  wait_snowflake_state
+  node_id_of
   id_ms
   state_file
   read_state_file
@@ -194,6 +197,36 @@ sub snowflake_status
 		qw(node_id last_id last_id_time reserved_until clock_drift_ms
 		  borrow_events next_ms_waits clock_behind_errors reservation_writes
 		  reservation_failures state));
+}
+
+# snowflake_status().state: "ready", "in recovery", "node id held by another server", ...
+sub snowflake_state
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', 'SELECT state FROM snowflake_status()');
+}
+
+# Waits up to $timeout seconds (default 60) until snowflake_state is $state;
+# false (with a diag of the state it stays in) when it is not by then.
+sub wait_snowflake_state
+{
+	my ($node, $state, $timeout) = @_;
+	my $deadline = time() + ($timeout // 60);
+	while (time() < $deadline)
+	{
+		return 1 if snowflake_state($node) eq $state;
+		usleep(100_000);
+	}
+	diag($node->name . ' stays in state "' . snowflake_state($node) . "\", not \"$state\"");
+	return 0;
+}
+
+# snowflake_status().node_id: the node id the server issues with (with etcd
+# and snowflake.node_id unset, the one it was assigned).
+sub node_id_of
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres', 'SELECT node_id FROM snowflake_status()');
 }
 
 # The millisecond (since the layout epoch) an ID carries.
