@@ -433,14 +433,38 @@ bench_sync_standby() {
   as_pg_user pg_ctl -D "$work/standby" -m fast -w stop >/dev/null
 }
 
-# 10. (issue 9) With node ids leased from etcd: the same server restarted with
+# etcd_server on|off PORT: restarts the bench server with etcd coordination on
+# (the etcd member on PORT) or off, and waits until it issues IDs (with etcd:
+# until it claimed its node id; a clean stop released it, so at once).
+etcd_server() {
+  local mode=$1 port=$2 i
+  as_pg_user sed -i '/^snowflake.etcd_endpoints/d' "$work/data/postgresql.conf"
+  if [[ $mode == on ]]; then
+    printf "snowflake.etcd_endpoints = 'http://127.0.0.1:%s'\n" "$port" |
+      as_pg_user tee -a "$work/data/postgresql.conf" >/dev/null
+  fi
+  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
+  for ((i = 0; i < 100; i++)); do
+    [[ $(bench_psql -c "SELECT state FROM snowflake_status()") == ready ]] && break
+    sleep 0.1
+  done
+  ((i < 100)) || { echo "the server did not become ready with etcd $mode" >&2; return 1; }
+  [[ $mode == off ]] || [[ $(bench_psql -c "SHOW snowflake.etcd_endpoints") == http* ]] ||
+    { echo "etcd_endpoints is not set" >&2; return 1; }
+}
+
+# 10. (issue 9) With node ids leased from etcd: the same server with
 # snowflake.etcd_endpoints pointing at a single etcd member on loopback, so
 # that the reservation writer keeps a lease and raises the node id's
-# high-water mark in etcd before every window. pgbench at 4 clients, ratio
-# to SELECT 1 in the same rounds, and the bulk statement timed by its IDs.
+# high-water mark in etcd before every window. Each round runs pgbench twice,
+# once with etcd on and once with it off (a restart between, the order
+# rotated), each time SELECT 1 and snowflake_next_id() at 4 and 16 clients:
+# the ratio to SELECT 1 with etcd on, and beside it the same ratio with etcd
+# off, taken in the same rounds, so the cost of the lease loop is the
+# difference. Then the bulk statement with etcd on, timed by its IDs.
 bench_etcd() {
-  section_header "10. with node ids leased from etcd, ${pgbench_rounds} rounds of ${pgbench_seconds} s," \
-    "and ${bulk_runs} bulk runs of n=$bulk_big"
+  section_header "10. with node ids leased from etcd, ${pgbench_rounds} rounds of ${pgbench_seconds} s" \
+    "with etcd on and off, and ${bulk_runs} bulk runs of n=$bulk_big"
   local client_port=$((23790 + RANDOM % 1000)) peer_port
   peer_port=$((client_port + 1000))
   as_pg_user etcd --name bench --data-dir "$work/etcd" \
@@ -461,28 +485,31 @@ bench_etcd() {
     sleep 0.1
   done
   ((i < 100)) || { echo "etcd did not start (see $work/etcd.log)" >&2; return 1; }
-  printf "snowflake.etcd_endpoints = 'http://127.0.0.1:%s'\n" "$client_port" |
-    as_pg_user tee -a "$work/data/postgresql.conf" >/dev/null
-  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
-  for ((i = 0; i < 100; i++)); do
-    [[ $(bench_psql -c "SELECT state FROM snowflake_status()") == ready ]] && break
-    sleep 0.1
-  done
-  ((i < 100)) || { echo "the server did not claim its node id in etcd" >&2; return 1; }
 
   local -A label=([select1.sql]="SELECT 1" [snowflake.sql]="snowflake_next_id()")
   local round file tps cpu out row started finished ids first_ms last_ms
-  local clients
+  local clients mode metric
   for ((round = 1; round <= pgbench_rounds; round++)); do
-    for clients in 4 16; do
-      for file in $(rotate "$round" select1.sql snowflake.sql); do
-        out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
-        read -r tps cpu <<<"$out"
-        record etcd_pgbench "${label[$file]}" "$clients" 0 "$round" "$tps" TPS
-        record etcd_pgbench_cpu "${label[$file]}" "$clients" 0 "$round" "$cpu" "µs CPU/tx"
+    for mode in $(rotate "$round" on off); do
+      etcd_server "$mode" "$client_port" || return 1
+      # After each restart, as at the start of section 1: an unrecorded warm-up.
+      if ((warmup_seconds > 0)); then
+        for file in select1.sql snowflake.sql; do run_pgbench "$file" 4 "$warmup_seconds" >/dev/null; done
+      fi
+      for clients in 4 16; do
+        for file in $(rotate "$round" select1.sql snowflake.sql); do
+          out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
+          read -r tps cpu <<<"$out"
+          metric=${label[$file]}
+          # SELECT 1 does not call snowflake: one baseline, from both halves.
+          [[ $mode == off && $file == snowflake.sql ]] && metric="snowflake_next_id() without etcd"
+          record etcd_pgbench "$metric" "$clients" 0 "$round" "$tps" TPS
+          record etcd_pgbench_cpu "$metric" "$clients" 0 "$round" "$cpu" "µs CPU/tx"
+        done
       done
     done
   done
+  etcd_server on "$client_port" || return 1
   for ((round = 1; round <= bulk_runs; round++)); do
     row=$(bench_psql -F' ' -c "SELECT * FROM bench_span(\$q\$$(bulk_query "snowflake_next_id() sustained" "$bulk_big")\$q\$)")
     read -r started finished ids first_ms last_ms <<<"$row"
@@ -492,8 +519,7 @@ bench_etcd() {
   done
 
   # Back to the server without etcd, for any later section.
-  as_pg_user sed -i '/^snowflake.etcd_endpoints/d' "$work/data/postgresql.conf"
-  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
+  etcd_server off "$client_port" || return 1
   [[ -n $etcd_pid ]] && kill "$etcd_pid" 2>/dev/null
   for ((i = 0; i < 100; i++)); do
     pgrep -f -- "^etcd --name bench --data-dir $work/etcd" >/dev/null || break

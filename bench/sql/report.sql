@@ -28,7 +28,8 @@ LANGUAGE sql IMMUTABLE AS $$
                                        'etcd_pgbench_cpu', 'etcd_bulk'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
-           'snowflake_next_id()', 'snowflake_next_id() default', 'snowflake_next_id() sustained',
+           'snowflake_next_id()', 'snowflake_next_id() without etcd', 'snowflake_next_id() default',
+           'snowflake_next_id() sustained',
            'snowflake_next_id() streaming series', 'nextval CACHE 1', 'bigserial',
            'nextval CACHE 100', 'gen_random_uuid()', 'gen_random_uuid() default',
            'time before the first ID', 'literal statement at most (cap)',
@@ -161,7 +162,13 @@ t(ord, target, section, metric, clients, use_ratio, goal, higher_is_better) AS (
     (21, '(CPU per transaction) etcd leases: SELECT 1 / snowflake_next_id(), 4 clients',
         'etcd_pgbench_cpu', 'snowflake_next_id()', 4, true, 0.97, true),
     (22, 'etcd leases: pgbench SELECT snowflake_next_id() / SELECT 1, 16 clients',
-        'etcd_pgbench', 'snowflake_next_id()', 16, true, 0.97, true)
+        'etcd_pgbench', 'snowflake_next_id()', 16, true, 0.97, true),
+    -- The same ratio with etcd off, in the same rounds: what the lease loop costs is the
+    -- difference between this row and row 19 (or 22).
+    (23, 'etcd off, same rounds: pgbench SELECT snowflake_next_id() / SELECT 1, 4 clients',
+        'etcd_pgbench', 'snowflake_next_id() without etcd', 4, true, 0.97, true),
+    (24, 'etcd off, same rounds: pgbench SELECT snowflake_next_id() / SELECT 1, 16 clients',
+        'etcd_pgbench', 'snowflake_next_id() without etcd', 16, true, 0.97, true)
 )
 SELECT t.ord, t.target,
        CASE WHEN t.use_ratio THEN s.ratio ELSE s.median END AS measured,
