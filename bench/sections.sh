@@ -433,6 +433,14 @@ bench_sync_standby() {
   as_pg_user pg_ctl -D "$work/standby" -m fast -w stop >/dev/null
 }
 
+# process_cpu_ns PID: the CPU time one process (all its threads) used so
+# far, in nanoseconds (the scheduler's own account: clock ticks are too
+# coarse for a process that wakes for a millisecond a second); 0 when it is
+# gone.
+process_cpu_ns() {
+  cat /proc/"${1:-none}"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
+}
+
 # etcd_server on|off PORT: restarts the bench server with etcd coordination on
 # (the etcd member on PORT) or off, and waits until it issues IDs (with etcd:
 # until it claimed its node id; a clean stop released it, so at once).
@@ -488,7 +496,7 @@ bench_etcd() {
 
   local -A label=([select1.sql]="SELECT 1" [snowflake.sql]="snowflake_next_id()")
   local round file tps cpu out row started finished ids first_ms last_ms
-  local clients mode metric
+  local clients mode metric writer_pid etcd0 writer0
   for ((round = 1; round <= pgbench_rounds; round++)); do
     for mode in $(rotate "$round" on off); do
       etcd_server "$mode" "$client_port" || return 1
@@ -496,15 +504,29 @@ bench_etcd() {
       if ((warmup_seconds > 0)); then
         for file in select1.sql snowflake.sql; do run_pgbench "$file" 4 "$warmup_seconds" >/dev/null; done
       fi
+      writer_pid=$(pgrep -P "$(head -1 "$work/data/postmaster.pid")" -f 'snowflake reservation writer')
       for clients in 4 16; do
         for file in $(rotate "$round" select1.sql snowflake.sql); do
+          etcd0=$(process_cpu_ns "$etcd_pid")
+          writer0=$(process_cpu_ns "$writer_pid")
+          started=$(date +%s.%N)
           out=$(run_pgbench "$file" "$clients" "$pgbench_seconds")
+          finished=$(date +%s.%N)
           read -r tps cpu <<<"$out"
           metric=${label[$file]}
           # SELECT 1 does not call snowflake: one baseline, from both halves.
           [[ $mode == off && $file == snowflake.sql ]] && metric="snowflake_next_id() without etcd"
           record etcd_pgbench "$metric" "$clients" 0 "$round" "$tps" TPS
           record etcd_pgbench_cpu "$metric" "$clients" 0 "$round" "$cpu" "µs CPU/tx"
+          # Off the hot path, while snowflake_next_id() runs: the lease loop's
+          # CPU in the reservation writer and in the etcd member (which a
+          # fleet runs on other machines; here it shares the two cores).
+          if [[ $file == snowflake.sql && $clients == 4 ]]; then
+            record etcd_background "reservation writer, etcd $mode" "$clients" 0 "$round" \
+              "$(calc "($(process_cpu_ns "$writer_pid") - $writer0) / 1e6 / ($finished - $started)")" "ms CPU/s"
+            record etcd_background "etcd member, etcd $mode" "$clients" 0 "$round" \
+              "$(calc "($(process_cpu_ns "$etcd_pid") - $etcd0) / 1e6 / ($finished - $started)")" "ms CPU/s"
+          fi
         done
       done
     done

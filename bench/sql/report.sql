@@ -25,7 +25,7 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
                                        'insert_cpu', 'core', 'reservations', 'sync_pgbench',
                                        'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu', 'etcd_pgbench',
-                                       'etcd_pgbench_cpu', 'etcd_bulk'], section), 99) * 100
+                                       'etcd_pgbench_cpu', 'etcd_bulk', 'etcd_background'], section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() without etcd', 'snowflake_next_id() default',
@@ -37,7 +37,8 @@ LANGUAGE sql IMMUTABLE AS $$
            'SystemClock::NowMs() (clock read)', 'PlanNext() (decision only)',
            'reservation writes/s, 1 session', 'reservation writes/s, 2 sessions',
            '1000 x snowflake_next_id()', 'snowflake_next_ids(1000)', 'bigint column',
-           'snowflake column'], metric), 99)
+           'snowflake column', 'reservation writer, etcd on', 'reservation writer, etcd off',
+           'etcd member, etcd on', 'etcd member, etcd off'], metric), 99)
 $$;
 
 -- Numbers as a reader wants them: rates with thousands separators, small
@@ -46,7 +47,7 @@ CREATE FUNCTION bench_fmt(v float8, unit text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
     WHEN v IS NULL THEN ''
-    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row', 'µs CPU/ID') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
+    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row', 'µs CPU/ID', 'ms CPU/s') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
     ELSE to_char(round(v), 'FM999,999,999,990')
   END
 $$;
