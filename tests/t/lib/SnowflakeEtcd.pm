@@ -44,9 +44,11 @@ sub new
 	}
 	$self->{cluster} = join ',',
 	  map { "$_->{name}=http://127.0.0.1:$_->{peer}" } @{ $self->{members} };
+	# Known to END before any member starts: a member that fails to become
+	# healthy is still stopped.
+	push @all, $self;
 	$self->start_member($_, 'new') for 0 .. $count - 1;
 	$self->wait_healthy($_) for 0 .. $count - 1;
-	push @all, $self;
 	return $self;
 }
 
