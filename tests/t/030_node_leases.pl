@@ -33,19 +33,6 @@ for my $program (qw(etcd etcdctl))
 my $ttl = 5;    # snowflake.node_lease_ttl, seconds: short, so the test is too
 my $etcd = SnowflakeEtcd->new($PostgreSQL::Test::Utils::tmp_check, 3);
 pass('a three-member etcd cluster is up');
-my %all_ids;    # every ID any server returned => the server's name
-my $duplicates = 0;
-
-sub keep
-{
-	my ($name, @ids) = @_;
-	for (@ids)
-	{
-		$duplicates++ if exists $all_ids{$_};
-		$all_ids{$_} = $name;
-	}
-	return @ids;
-}
 
 sub coordinated_node
 {
@@ -68,7 +55,7 @@ my $a = coordinated_node('lease_a', 9);
 start_node($a);
 $a->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_snowflake_state($a, 'ready'), 'A holds node id 9');
-my @a_ids = keep('a', next_ids($a, 1000));
+my @a_ids = keep_ids('a', next_ids($a, 1000));
 
 my $b = coordinated_node('lease_b', 9);
 start_node($b);
@@ -82,7 +69,7 @@ my $a_port = $a->port;
 my $a_sysid = system_identifier($a);
 like($err, qr/port $a_port, system identifier $a_sysid/, 'the detail names the holder');
 like($err, qr/HINT:  .*snowflake\.node_id/, 'the hint says what to do');
-push @a_ids, keep('a', next_ids($a, 1000));
+push @a_ids, keep_ids('a', next_ids($a, 1000));
 is(scalar(@a_ids), 2000, 'A keeps issuing');
 is( $a->safe_psql(
 		'postgres',
@@ -99,7 +86,7 @@ $a->stop;
 ok(wait_snowflake_state($b, 'ready', 30), 'B claims node id 9 once A released it');
 my $takeover = time() - $t0;
 cmp_ok($takeover, '<', $ttl, 'without waiting for the lease to expire');
-my @b_ids = keep('b', next_ids($b, 2000));
+my @b_ids = keep_ids('b', next_ids($b, 2000));
 cmp_ok(min_of(@b_ids), '>', max_of(@a_ids), "every ID of B is above every ID of A");
 
 # ---- Hand-over after kill -9, to a clock 8 s behind -------------------------
@@ -107,7 +94,7 @@ cmp_ok(min_of(@b_ids), '>', max_of(@a_ids), "every ID of B is above every ID of 
 # left to give the lease back (a postmaster killed alone is noticed by the
 # reservation writer, which releases the lease as it exits), so C must wait
 # for the lease to expire.
-push @b_ids, keep('b', next_ids($b, 5000));
+push @b_ids, keep_ids('b', next_ids($b, 5000));
 my @b_processes = ($b->{_pid}, postmaster_children($b->{_pid}));
 # Stopped first: kill -9 one by one, the writer could see the postmaster die
 # and give the lease back before its own signal came (a loaded machine).
@@ -126,12 +113,12 @@ ok(wait_snowflake_state($c, 'ready', 30), 'C claims node id 9 once the lease exp
 my $killed_wait = time() - $t0;
 cmp_ok($killed_wait, '>=', $ttl - 1.5, sprintf('after about the TTL (%.1f s)', $killed_wait));
 cmp_ok($killed_wait, '<=', $ttl + 3, 'and not much later');
-my @c_ids = keep('c', next_ids($c, 2000));
+my @c_ids = keep_ids('c', next_ids($c, 2000));
 cmp_ok(min_of(@c_ids), '>', max_of(@b_ids),
 	'every ID of C is above every ID the killed B returned');
 
 # ---- Hand-over from a frozen holder -----------------------------------------
-push @c_ids, keep('c', next_ids($c, 5000));
+push @c_ids, keep_ids('c', next_ids($c, 5000));
 my @frozen = ($c->{_pid}, postmaster_children($c->{_pid}));
 kill 'STOP', @frozen;
 # D streams to a standby later (a hot standby claims nothing; a promoted
@@ -145,7 +132,7 @@ $d->append_conf('postgresql.conf',
 start_node($d);
 $d->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_snowflake_state($d, 'ready', 30), 'D claims node id 9 from the frozen C once its lease expired');
-my @d_ids = keep('d', next_ids($d, 2000));
+my @d_ids = keep_ids('d', next_ids($d, 2000));
 cmp_ok(min_of(@d_ids), '>', max_of(@c_ids), 'every ID of D is above every ID of C');
 kill 'CONT', @frozen;
 my $c_issued = 0;
@@ -153,7 +140,7 @@ my $c_refusals = 0;
 for (1 .. 20)
 {
 	my ($r, $o, $e) = try_next_id($c);
-	if ($r == 0) { $c_issued++; keep('c-thawed', $o) }
+	if ($r == 0) { $c_issued++; keep_ids('c-thawed', $o) }
 	elsif ($e =~ /55P03/) { $c_refusals++ }
 	sleep 0.1;
 }
@@ -161,7 +148,7 @@ is($c_issued, 0, 'the thawed C issues nothing');
 is($c_refusals, 20, 'every call fails with 55P03');
 ok(wait_snowflake_state($c, 'node id held by another server', 30),
 	'and C sees that D holds node id 9');
-push @d_ids, keep('d', next_ids($d, 1000));
+push @d_ids, keep_ids('d', next_ids($d, 1000));
 $c->stop;
 
 # ---- The holder loses etcd --------------------------------------------------
@@ -175,7 +162,7 @@ sub issue_until_fenced
 	{
 		my ($r, $o, $e) = try_next_id($node);
 		if ($r != 0) { return ($last_ok - $since, time() - $since, $e) }
-		keep($name, $o);
+		keep_ids($name, $o);
 		$last_ok = time();
 		sleep 0.05;
 	}
@@ -201,7 +188,7 @@ like($fleet_err, qr/canceling statement due to statement timeout/,
 cmp_ok($fleet_s, '<', 2.5, sprintf('within %.2f s', $fleet_s));
 $etcd->thaw_member($_) for 0 .. 2;
 ok(wait_snowflake_state($d, 'ready', 60), 'D issues again once etcd answers');
-push @d_ids, keep('d', next_ids($d, 1000));
+push @d_ids, keep_ids('d', next_ids($d, 1000));
 
 $etcd->kill_member($_) for 0 .. 2;
 $t0 = time();
@@ -212,7 +199,7 @@ $longest_fenced_issue = $kept if $kept > $longest_fenced_issue;
 $etcd->start_member($_) for 0 .. 2;
 $etcd->wait_healthy($_) for 0 .. 2;
 ok(wait_snowflake_state($d, 'ready', 60), 'and again once etcd is back');
-my @d_after = keep('d', next_ids($d, 1000));
+my @d_after = keep_ids('d', next_ids($d, 1000));
 cmp_ok(min_of(@d_after), '>', max_of(@d_ids), 'IDs continue above the earlier ones');
 push @d_ids, @d_after;
 
@@ -227,7 +214,7 @@ for my $fault ('killed', 'frozen')
 	{
 		my ($r, $o, $e) = try_next_id($d);
 		$calls++;
-		if ($r == 0) { keep('d', $o) }
+		if ($r == 0) { keep_ids('d', $o) }
 		else { $failures++; diag("call failed with member 0 $fault: $e") }
 		sleep 0.05;
 	}
@@ -248,7 +235,7 @@ $d->backup('d_backup');
 my $standby = PostgreSQL::Test::Cluster->new('lease_d_standby');
 $standby->init_from_backup($d, 'd_backup', has_streaming => 1);
 start_node($standby);
-push @d_ids, keep('d', next_ids($d, 1000));
+push @d_ids, keep_ids('d', next_ids($d, 1000));
 $d->wait_for_catchup($standby);
 is(snowflake_state($standby), 'in recovery', 'the standby (also node id 9) is in recovery');
 my $standby_port = $standby->port;
@@ -258,7 +245,7 @@ is($d->safe_psql('postgres',
 $d->stop;    # releases node id 9
 $standby->promote;
 ok(wait_snowflake_state($standby, 'ready', 30), 'promoted, it claims node id 9');
-my @promoted_ids = keep('promoted', next_ids($standby, 1000));
+my @promoted_ids = keep_ids('promoted', next_ids($standby, 1000));
 cmp_ok(min_of(@promoted_ids), '>', max_of(@d_ids), 'above every ID of its old primary');
 $standby->stop;
 
@@ -273,7 +260,7 @@ ok(wait_snowflake_state($_, 'ready'), $_->name . ' is assigned a node id') for @
 my @assigned = map { node_id_of($_) } @fleet;
 my %distinct = map { $_ => 1 } @assigned;
 is(scalar(keys %distinct), 5, "five distinct node ids: @assigned");
-keep($_->name, next_ids($_, 500)) for @fleet;
+keep_ids($_->name, next_ids($_, 500)) for @fleet;
 is( $fleet[0]->safe_psql(
 		'postgres', 'SELECT count(*) FROM snowflake_fleet() WHERE holder_port IS NOT NULL'),
 	5, 'snowflake_fleet() lists the five holders');
@@ -285,22 +272,22 @@ for my $node (@fleet) { start_node($node) }
 ok(wait_snowflake_state($_, 'ready'), $_->name . ' is ready after a restart') for @fleet;
 is(join(' ', map { node_id_of($_) } @fleet), join(' ', @assigned),
 	'each keeps its node id across a clean restart of all five');
-keep($_->name, next_ids($_, 500)) for @fleet;
+keep_ids($_->name, next_ids($_, 500)) for @fleet;
 
 # kill -9: the lease outlives the server; it waits for it and keeps its id.
 kill9_postmaster($fleet[2]);
 start_node($fleet[2]);
 ok(wait_snowflake_state($fleet[2], 'ready', 3 * $ttl), 'after kill -9, assigned_3 is ready again');
 is(node_id_of($fleet[2]), $assigned[2], 'with the same node id');
-keep('assigned_3', next_ids($fleet[2], 500));
+keep_ids('assigned_3', next_ids($fleet[2], 500));
 $_->stop for @fleet;
 
 # ---- Every ID ---------------------------------------------------------------
-is($duplicates, 0, sprintf('no duplicate among %d IDs from %d servers', scalar(keys %all_ids), 10));
+is(kept_duplicates(), 0, sprintf('no duplicate among %d IDs from %d servers', kept_ids_count(), 10));
 diag(sprintf(
 		'node leases: %d IDs merged, %d duplicates; hand-overs: clean stop %.1f s, '
 		  . 'kill -9 %.1f s; longest a fenced holder kept issuing after etcd went: %.2f s',
-		scalar(keys %all_ids), $duplicates, $takeover, $killed_wait, $longest_fenced_issue));
+		kept_ids_count(), kept_duplicates(), $takeover, $killed_wait, $longest_fenced_issue));
 
 $etcd->stop;
 done_testing();

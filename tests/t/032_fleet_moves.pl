@@ -40,19 +40,6 @@ my $coordination =
     "snowflake.etcd_endpoints = '"
   . $etcd->endpoints . "'\n"
   . "snowflake.node_lease_ttl = ${ttl}s\n";
-my %all_ids;    # every ID any server returned => the server's name
-my $duplicates = 0;
-
-sub keep
-{
-	my ($name, @ids) = @_;
-	for (@ids)
-	{
-		$duplicates++ if exists $all_ids{$_};
-		$all_ids{$_} = $name;
-	}
-	return @ids;
-}
 
 # kill -9 of every process of $node at once, as when its machine dies: no
 # process is left to give the lease back.
@@ -78,7 +65,7 @@ $primary->append_conf('postgresql.conf',
 start_node($primary);
 $primary->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_snowflake_state($primary, 'ready', 30), 'the primary holds node id 12');
-my @primary_ids = keep('primary', next_ids($primary, 1000));
+my @primary_ids = keep_ids('primary', next_ids($primary, 1000));
 $primary->backup('primary_backup');
 my $standby = PostgreSQL::Test::Cluster->new('moves_standby');
 $standby->init_from_backup($primary, 'primary_backup', has_streaming => 1);
@@ -87,7 +74,7 @@ $standby->init_from_backup($primary, 'primary_backup', has_streaming => 1);
 $standby->append_conf('postgresql.conf',
 	"snowflake.promotion_margin = 0\nsnowflake.max_clock_drift = 30s\n");
 start_node($standby, clock => '-15');
-push @primary_ids, keep('primary', next_ids($primary, 1000));
+push @primary_ids, keep_ids('primary', next_ids($primary, 1000));
 $primary->wait_for_catchup($standby);
 is(snowflake_state($standby), 'in recovery', 'the standby (also node id 12) is in recovery');
 
@@ -101,7 +88,7 @@ $standby->poll_query_until('postgres', 'SELECT NOT EXISTS (SELECT FROM pg_stat_w
 my $replayed_until =
   $standby->safe_psql('postgres', 'SELECT reserved_until FROM snowflake_status()');
 my $deadline = time() + 4;
-push @primary_ids, keep('primary', next_ids($primary, 2000)) while time() < $deadline;
+push @primary_ids, keep_ids('primary', next_ids($primary, 2000)) while time() < $deadline;
 
 $standby->promote;
 ok(wait_snowflake_state($standby, 'node id held by another server', 30),
@@ -111,7 +98,7 @@ my $primary_port = $primary->port;
 like($err, qr/ERROR:  55P03: snowflake node id 12 is held by another server/,
 	'its calls fail with 55P03');
 like($err, qr/port $primary_port/, 'naming the old primary as the holder');
-push @primary_ids, keep('primary', next_ids($primary, 2000));
+push @primary_ids, keep_ids('primary', next_ids($primary, 2000));
 is(snowflake_state($primary), 'ready', 'the old primary keeps issuing');
 my $primary_last =
   $primary->safe_psql('postgres', 'SELECT last_id_time FROM snowflake_status()');
@@ -130,7 +117,7 @@ cmp_ok($promoted_wait, '>=', $ttl * 2 / 3 - 1,
 	sprintf('after the old lease expired (%.1f s)', $promoted_wait));
 is($standby->safe_psql('postgres', "SELECT clock_timestamp() < '$primary_last'::timestamptz"),
 	't', "the promoted server's own clock is still behind the old primary's last IDs");
-my @promoted_ids = keep('promoted', next_ids($standby, 2000));
+my @promoted_ids = keep_ids('promoted', next_ids($standby, 2000));
 cmp_ok(min_of(@promoted_ids), '>', max_of(@primary_ids),
 	'every ID of the promoted server is above every ID of the old primary, '
 	  . 'those its WAL never carried included');
@@ -153,7 +140,7 @@ for my $node (@assigned)
 }
 my @ids_of = map { node_id_of($_) } @assigned;
 my $moving_id = $ids_of[1];
-my @first_holder_ids = keep('assigned_2', next_ids($assigned[1], 3000));
+my @first_holder_ids = keep_ids('assigned_2', next_ids($assigned[1], 3000));
 $assigned[1]->stop;    # releases its node id
 $assigned[0]->poll_query_until('postgres',
 	"SELECT holder_port IS NULL FROM snowflake_fleet() WHERE node_id = $moving_id")
@@ -165,7 +152,7 @@ ok(wait_snowflake_state($newcomer, 'ready', 30), 'a new server is assigned a nod
 is("@ids_of", '0 1 2', 'the three were assigned 0, 1 and 2, in the order they started');
 is(node_id_of($newcomer), $moving_id,
 	"the newcomer is assigned the lowest free one: $moving_id, which the stopped server held");
-my @newcomer_ids = keep('newcomer', next_ids($newcomer, 2000));
+my @newcomer_ids = keep_ids('newcomer', next_ids($newcomer, 2000));
 cmp_ok(min_of(@newcomer_ids), '>', max_of(@first_holder_ids),
 	'its IDs are above those of the node id\'s first holder, whose clock ran 20 s ahead');
 is( $newcomer->safe_psql('postgres',
@@ -178,8 +165,8 @@ my $second_id = node_id_of($assigned[1]);
 my %in_use = map { $_ => 1 } ($ids_of[0], $ids_of[2], node_id_of($newcomer));
 ok(!$in_use{$second_id},
 	"its remembered node id is taken: it is assigned another one ($second_id)");
-keep('assigned_2', next_ids($assigned[1], 1000));
-keep('newcomer', next_ids($newcomer, 1000));
+keep_ids('assigned_2', next_ids($assigned[1], 1000));
+keep_ids('newcomer', next_ids($newcomer, 1000));
 is( $newcomer->safe_psql(
 		'postgres', 'SELECT count(*) FROM snowflake_fleet() WHERE holder_port IS NOT NULL'),
 	4, 'snowflake_fleet() lists four holders');
@@ -217,10 +204,10 @@ my $issued = 0;
 for my $i (0 .. $#racers)
 {
 	my ($r, $o, $e) = try_next_id($racers[$i]);
-	if ($r == 0) { $issued++; keep("racer_$i", $o) }
+	if ($r == 0) { $issued++; keep_ids("racer_$i", $o) }
 }
 is($issued, 1, 'one call on each: only the holder issues');
-my @race_ids = keep('racer', next_ids($racers[ $holders[0] ], 2000));
+my @race_ids = keep_ids('racer', next_ids($racers[ $holders[0] ], 2000));
 $racers[ $holders[0] ]->stop;
 my @others = grep { $_ != $holders[0] } 0 .. $#racers;
 $deadline = time() + 30;
@@ -235,16 +222,16 @@ sleep 1;    # a second claim, if any, would show by now
 @next_holders = grep { snowflake_state($racers[$_]) eq 'ready' } @others;
 is(scalar(@next_holders), 1, 'when the holder stops, exactly one of the other three takes over');
 @next_holders == 1 or die 'no single new holder';
-my @next_ids = keep('racer', next_ids($racers[ $next_holders[0] ], 2000));
+my @next_ids = keep_ids('racer', next_ids($racers[ $next_holders[0] ], 2000));
 cmp_ok(min_of(@next_ids), '>', max_of(@race_ids), 'above every ID of the first holder');
 $_->stop for grep { defined $_->{_pid} } @racers;
 
 # ---- Every ID ---------------------------------------------------------------
-is($duplicates, 0, sprintf('no duplicate among %d IDs', scalar(keys %all_ids)));
+is(kept_duplicates(), 0, sprintf('no duplicate among %d IDs', kept_ids_count()));
 diag(sprintf(
 		'fleet moves: %d IDs merged, %d duplicates; promoted server claimed %.1f s after '
 		  . 'its old primary died',
-		scalar(keys %all_ids), $duplicates, $promoted_wait));
+		kept_ids_count(), kept_duplicates(), $promoted_wait));
 
 $etcd->stop;
 done_testing();

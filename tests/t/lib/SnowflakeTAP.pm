@@ -36,6 +36,9 @@ our @EXPORT = qw(
   snowflake_state
   wait_snowflake_state
   node_id_of
+  keep_ids
+  kept_ids_count
+  kept_duplicates
   id_ms
   state_file
   read_state_file
@@ -228,6 +231,27 @@ sub node_id_of
 	my ($node) = @_;
 	return $node->safe_psql('postgres', 'SELECT node_id FROM snowflake_status()');
 }
+
+# A ledger of every ID a test's servers returned, merged at the end:
+# keep_ids($server_name, @ids) records them and returns them;
+# kept_ids_count() and kept_duplicates() report on all recorded so far.
+my %kept_ids;    # ID => the name of the server that returned it
+my $kept_duplicates = 0;
+
+sub keep_ids
+{
+	my ($name, @ids) = @_;
+	for (@ids)
+	{
+		$kept_duplicates++ if exists $kept_ids{$_};
+		$kept_ids{$_} = $name;
+	}
+	return @ids;
+}
+
+sub kept_ids_count { return scalar(keys %kept_ids) }
+
+sub kept_duplicates { return $kept_duplicates }
 
 # The millisecond (since the layout epoch) an ID carries.
 sub id_ms
