@@ -65,7 +65,9 @@ mount -t tmpfs -o size=512k,mode=0700 snowflake-test-tmpfs "$tmpfs" && chown "$u
 
 if step build as_user make -C "$stage" -j"$(nproc)" && step install make -C "$stage" install; then
   step regress as_user make -C "$stage" installcheck TAP_TESTS=
-  step tap as_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" make -C "$stage" installcheck-tap PROVE_FLAGS=--timer
+  # Several TAP files at once, as in make test (scripts/test.sh).
+  step tap as_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" make -C "$stage" installcheck-tap \
+    PROVE_FLAGS="--timer -j$((2 * $(nproc)))"
 fi
 
 if [[ $failed -ne 0 ]]; then

@@ -8,6 +8,8 @@
 # The root file systems are made on the first run (mmdebstrap, about a minute
 # each) and cached in $SNOWFLAKE_ROOTFS_DIR (default /var/cache/snowflake);
 # each version then runs in a throwaway overlay, so the cache stays clean.
+# The versions run side by side, each in its own namespaces; their output is
+# printed, one version after the other, when all have ended.
 # Prints a table and exits non-zero if any version fails. Run as root.
 #
 #   SNOWFLAKE_PG_VERSIONS="17 18"   only these majors (default: all below)
@@ -30,29 +32,46 @@ out=$repo/build/versions
 rm -rf "$out"
 mkdir -p "$out"
 
-declare -A rootfs_s
-rows=()
-failed=0
-for entry in "${all_versions[@]}"; do
-  major=${entry%%:*} suite=${entry#*:}
-  [[ -n $wanted && " $wanted " != *" $major "* ]] && continue
-  results=$out/pg$major
+# One major: its root file system (made or cached), then the suite inside it.
+# Prints everything to its own log; the table row is made from its steps file.
+run_major() {
+  local major=$1 suite=$2 results=$out/pg$1 packages
   mkdir -p "$results"
   : >"$results/steps"
-  start=$SECONDS
-
-  printf '\n=== PostgreSQL %s (Debian %s)\n' "$major" "$suite"
+  printf '=== PostgreSQL %s (Debian %s)\n' "$major" "$suite"
   read -r -a packages <<<"$(SNOWFLAKE_PG_MAJOR=$major scripts/install-deps.sh --list build suite | xargs)"
   if rootfs_ensure "$suite-pg$major" "$suite" "${packages[@]}"; then
-    rootfs_s[$major]=$ROOTFS_SECONDS
+    echo "$ROOTFS_SECONDS" >"$results/rootfs_seconds"
     echo "root file system: $ROOTFS ($([[ $ROOTFS_SECONDS -eq 0 ]] && echo cached || echo "built in ${ROOTFS_SECONDS}s"))"
     rootfs_run "$ROOTFS" --ro "$repo" /snowflake-src --bind "$results" /snowflake-results -- \
       /snowflake-src/scripts/suite-in-rootfs.sh "$major" /snowflake-src /snowflake-results || true
   else
-    rootfs_s[$major]=fail
+    echo fail >"$results/rootfs_seconds"
     echo "rootfs FAIL 0" >>"$results/steps"
   fi
+}
 
+# The majors run side by side: each in its own namespaces (rootfs_run), so
+# their servers, ports and /tmp never meet, and most of a suite's time is
+# spent waiting (TAP), which the other major's work fills.
+declare -A pids=() starts=()
+majors=()
+for entry in "${all_versions[@]}"; do
+  major=${entry%%:*} suite=${entry#*:}
+  [[ -n $wanted && " $wanted " != *" $major "* ]] && continue
+  majors+=("$major")
+  starts[$major]=$SECONDS
+  run_major "$major" "$suite" >"$out/pg$major.log" 2>&1 &
+  pids[$major]=$!
+done
+
+rows=()
+failed=0
+for major in "${majors[@]}"; do
+  wait "${pids[$major]}" || true
+  elapsed=$((SECONDS - starts[$major]))
+  results=$out/pg$major
+  cat "$out/pg$major.log"
   # One row: version, root file system, build, regress, TAP, time, result.
   declare -A st=() secs=()
   while read -r name status s; do st[$name]=$status secs[$name]=$s; done <"$results/steps"
@@ -61,11 +80,11 @@ for entry in "${all_versions[@]}"; do
   for s in build install regress tap; do [[ ${st[$s]:-} == ok ]] || result=FAIL; done
   [[ $result == pass ]] || failed=1
   server=$(cat "$results/server_version" 2>/dev/null || echo "?")
-  rootfs_cell=${rootfs_s[$major]}
+  rootfs_cell=$(cat "$results/rootfs_seconds" 2>/dev/null || echo fail)
   [[ $rootfs_cell =~ ^[0-9]+$ ]] && { [[ $rootfs_cell -eq 0 ]] && rootfs_cell=cached || rootfs_cell="built ${rootfs_cell}s"; }
   rows+=("$(printf '| %-7s | %-8s | %-12s | %-9s | %-9s | %-9s | %5ss | %-6s |' \
     "$major" "$server" "$rootfs_cell" "$(cell build)" "$(cell regress)" "$(cell tap)" \
-    "$((SECONDS - start))" "$result")")
+    "$elapsed" "$result")")
   unset st secs
 done
 

@@ -2,47 +2,36 @@
 # make test: installs what is missing, builds, and runs every test:
 #   1. formatting (clang-format), clang-tidy, META.json (PGXN), and the build
 #      with -Wall -Wextra -Werror;
-#   2. the core's GoogleTest suite, plain, under ASan+UBSan, and under TSan;
-#      then every libFuzzer target in tests/fuzz/ for a bounded time;
-#   3. pg_regress on throwaway servers (preloaded, node id unset, not preloaded)
-#      and the TAP tests (PostgreSQL::Test::Cluster), as an unprivileged user;
+#   2. pg_regress on throwaway servers (preloaded, node id unset, not
+#      preloaded), then the TAP tests (PostgreSQL::Test::Cluster), as an
+#      unprivileged user, several TAP files at once (prove -j);
+#   3. beside them, the core's GoogleTest suite, plain, under ASan+UBSan and
+#      under TSan, then every libFuzzer target in tests/fuzz/ for a bounded
+#      time;
 #   4. a short smoke run of the benchmark, so it does not rot.
-# Exits non-zero on the first failure and prints regression.diffs if pg_regress fails.
+# At the end it prints each phase's time and the ten slowest TAP files.
+#
+# Why side by side: the TAP tests spend most of their time waiting (for a
+# lease to run out, a standby to catch up, a clock to pass a mark), the
+# compiles and the sanitizer runs spend theirs computing. The computing runs
+# at a lower priority (nice), so the servers under test get the CPU first.
+#
+#   SNOWFLAKE_TAP_JOBS   TAP files run at once (default 2 per core)
+#   FUZZ_SECONDS         per fuzz target (default 30)
+# Exits non-zero if anything failed, and prints regression.diffs if pg_regress did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
+source scripts/phases.sh
+phases_init "$repo/build/test-logs"
 
-step() { printf '\n=== %s\n' "$*"; }
+phase "dependencies" scripts/install-deps.sh test
+phase "format check" make -s format-check
+phase "clang-tidy" make -s lint
+phase "PGXN: META.json" make -s pgxn-check
+phase "build" make -s -j"$(nproc)"
+phase "install" make -s install
 
-step "dependencies"
-scripts/install-deps.sh test
-
-step "format check and clang-tidy"
-make -s format-check
-make -s lint
-
-step "PGXN: META.json against the meta spec"
-make -s pgxn-check
-
-step "build and install"
-make -s
-make -s install
-
-step "core unit tests (GoogleTest)"
-for variant in plain address thread; do
-  dir="build/gtest-$variant"
-  sanitize=""
-  [[ $variant != plain ]] && sanitize=$variant
-  cmake -S tests -B "$dir" -DSNOWFLAKE_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$dir" -j "$(nproc)" >/dev/null
-  echo "--- ctest ($variant)"
-  ctest --test-dir "$dir" --output-on-failure
-done
-
-step "fuzzing (libFuzzer, ${FUZZ_SECONDS:-30} s per target)"
-FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
-
-step "pg_regress and TAP tests"
 source scripts/pg_user.sh
 stage=$(pg_user_dir snowflake-test)
 # The checkout may sit where the unprivileged user cannot read or write
@@ -54,18 +43,20 @@ tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
 #   - a tiny tmpfs for the state directory (tests/t/006_disk_faults.pl);
 #   - a tmpfs that holds a whole data directory, for a first start on a full
 #     disk (tests/t/022_first_start.pl).
+# Each is used by one test file only, so TAP files running at once never share one.
 tmpfs=""
 datafs=""
-cleanup_mounts() {
+cleanup() {
   local m
+  phases_stop
   for m in "$tmpfs" "$datafs"; do
     [[ -n $m ]] || continue
-    umount "$m" || umount -l "$m"
-    rmdir "$m"
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    rmdir "$m" 2>/dev/null || true
   done
 }
+trap cleanup EXIT
 if [[ $(id -u) -eq 0 ]]; then
-  trap cleanup_mounts EXIT
   tmpfs=$(pg_user_dir snowflake-tmpfs)
   if mount -t tmpfs -o size=512k,mode=0700 snowflake-test-tmpfs "$tmpfs"; then
     chown "$PG_RUN_USER" "$tmpfs"
@@ -81,18 +72,34 @@ if [[ $(id -u) -eq 0 ]]; then
     datafs=""
   fi
 fi
-if ! as_pg_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" SNOWFLAKE_TEST_DATAFS="$datafs" make -C "$stage" installcheck PROVE_FLAGS="--timer"; then
+
+tap_jobs=${SNOWFLAKE_TAP_JOBS:-$((2 * $(nproc)))}
+sql_tests() {
+  as_pg_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" SNOWFLAKE_TEST_DATAFS="$datafs" \
+    make -C "$stage" installcheck PROVE_FLAGS="--timer -j$tap_jobs"
+}
+phase_bg "pg_regress and TAP" sql_tests
+
+failed=()
+phase "GoogleTest (plain, ASan+UBSan, TSan)" nice -n 10 scripts/gtest.sh || failed+=(GoogleTest)
+phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
+  failed+=(fuzzing)
+if ! phase_wait "pg_regress and TAP"; then
+  failed+=("pg_regress or TAP")
   for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
     [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
   done
   echo "test servers' logs are under $stage/tmp_check*/ and $stage/tmp_check/log/" >&2
+fi
+
+if [[ ${#failed[@]} -eq 0 && -x bench/run.sh ]]; then
+  phase "benchmark smoke run" env BENCH_QUICK=1 bench/run.sh || failed+=("benchmark smoke run")
+fi
+
+phases_report "$PHASES_DIR/pg_regress and TAP.log"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  printf '\nmake test FAILED: %s\n' "${failed[*]}" >&2
   exit 1
 fi
 rm -rf "$stage"
-
-if [[ -x bench/run.sh ]]; then
-  step "benchmark smoke run"
-  BENCH_QUICK=1 bench/run.sh
-fi
-
-step "all tests passed"
+printf '\n=== all tests passed\n'
