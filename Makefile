@@ -68,11 +68,16 @@ REGRESS_OPTS = --temp-instance=tmp_check_regress --temp-config=$(srcdir)/tests/r
 REGRESS_NO_NODE_ID = node_id_unset
 REGRESS_NOT_PRELOADED = not_preloaded
 
+TAP_TESTS = 1
+# Every TAP file, the longest first: make test runs several at once (prove
+# -j), and a long file started last would run alone at the end.
+TAP_LONGEST = tests/t/011_patroni.pl tests/t/003_crash_loop.pl tests/t/030_node_leases.pl \
+	tests/t/010_failover.pl tests/t/002_concurrency.pl tests/t/032_fleet_moves.pl
+PROVE_TESTS = $(filter $(wildcard tests/t/*.pl),$(TAP_LONGEST)) \
+	$(filter-out $(TAP_LONGEST),$(sort $(wildcard tests/t/*.pl)))
+
 # JIT bitcode is for inlining into JIT-compiled expressions; these functions
 # are a call each, and PGXS's bitcode rules do not cover the core's C++.
-TAP_TESTS = 1
-PROVE_TESTS = tests/t/*.pl
-
 override with_llvm = no
 
 # make check is the inner loop between edits (scripts/check.sh). PGXS has a
@@ -86,6 +91,11 @@ check:
 else
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+endif
+
+# make CCACHE=ccache: compile through the compiler cache (scripts/ccache.sh).
+ifneq ($(CCACHE),)
+override CXX := $(CCACHE) $(CXX)
 endif
 
 # Header dependencies (-MMD above): a changed header rebuilds what uses it.

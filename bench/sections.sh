@@ -366,8 +366,9 @@ bench_type() {
 bench_core() {
   section_header "5. core micro-benchmarks (Google Benchmark, bench/core)"
   local build="$work/core-build" json="$work/core.json"
-  cmake -S "$repo/bench/core" -B "$build" >/dev/null
-  cmake --build "$build" -j "$ncpu" >/dev/null
+  (source "$repo/scripts/ccache.sh" &&
+    cmake -S "$repo/bench/core" -B "$build" -DCMAKE_CXX_COMPILER_LAUNCHER="$CCACHE_LAUNCHER" >/dev/null &&
+    cmake --build "$build" -j "$ncpu" >/dev/null)
   "$build/core_bench" "${core_args[@]}" --benchmark_display_aggregates_only=true \
     --benchmark_out="$json" --benchmark_out_format=json | sed 's/^/  /'
   # Google Benchmark writes NaN (e.g. the cv of a counter that is always 0),

@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 source scripts/phases.sh
+source scripts/ccache.sh
 phases_init "$repo/build/check-logs"
 
 # The smoke set: one file per path a change most often breaks, each short:
@@ -20,7 +21,7 @@ tap_smoke=${SNOWFLAKE_CHECK_TAP:-tests/t/001_standby.pl tests/t/008_quick_restar
 tests/t/025_advance_past.pl tests/t/027_loaded_module.pl tests/t/031_etcd_security.pl}
 
 phase "dependencies" scripts/install-deps.sh test
-phase "build" make -s -j"$(nproc)"
+phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
 source scripts/pg_user.sh

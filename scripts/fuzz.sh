@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
+source scripts/ccache.sh
 CXX_FUZZ=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fno-exceptions
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -42,7 +43,7 @@ mkdir -p "$core_objs"
 echo "--- fuzz: building the core (${#targets[@]} targets link it)"
 pids=()
 for f in src/core/*.cpp; do
-  "$CXX_FUZZ" "${flags[@]}" -c -o "$core_objs/$(basename "$f" .cpp).o" "$f" &
+  $CCACHE_LAUNCHER "$CXX_FUZZ" "${flags[@]}" -c -o "$core_objs/$(basename "$f" .cpp).o" "$f" &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do

@@ -20,11 +20,13 @@ cd "$(dirname "$0")/.."
 variants=("$@")
 [[ ${#variants[@]} -gt 0 ]] || variants=(plain address thread)
 jobs=$(nproc)
+source scripts/ccache.sh
 
 build_variant() {
   local variant=$1 dir=build/gtest-$1 sanitize=""
   [[ $variant != plain ]] && sanitize=$variant
-  cmake -S tests -B "$dir" -DSNOWFLAKE_SANITIZE="$sanitize" >/dev/null &&
+  cmake -S tests -B "$dir" -DSNOWFLAKE_SANITIZE="$sanitize" \
+    -DCMAKE_CXX_COMPILER_LAUNCHER="$CCACHE_LAUNCHER" >/dev/null &&
     cmake --build "$dir" -j "$jobs" >/dev/null
 }
 

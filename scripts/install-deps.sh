@@ -25,8 +25,9 @@ suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server etcd-clie
 # python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
 # The etcd client's GoogleTest makes certificates with openssl and asks etcd
 # for a token with curl.
+# ccache: the compiler cache of make test and make check (scripts/ccache.sh).
 test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
-  clang libclang-rt-14-dev openssl curl)
+  clang libclang-rt-14-dev openssl curl ccache)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.

@@ -6,7 +6,7 @@
 #                            the machine's CPU counters start now
 #   phase NAME CMD...        runs CMD in the foreground, timed
 #   phase_bg NAME CMD...     starts CMD in the background, its output in
-#                            DIR/NAME.log (at nice 10 with PHASE_NICE=10)
+#                            DIR/NAME.log
 #   phase_wait NAME          waits for it, prints its log, returns its status
 #   phases_report [TAPLOG]   the table of phases (start, end, seconds, result),
 #                            the machine's CPU use over the run, and the ten
@@ -17,6 +17,7 @@
 
 phases_init() {
   PHASES_DIR=$1
+  rm -rf "$PHASES_DIR"
   mkdir -p "$PHASES_DIR"
   PHASES_T0=${EPOCHREALTIME/./}
   PHASES_CPU0=$(head -n 1 /proc/stat)
@@ -49,18 +50,22 @@ phase_bg() {
   shift
   printf '\n=== %s (started in the background; its output follows when it ends)\n' "$name"
   PHASES_START[$name]=$(_phases_now)
-  if [[ -n ${PHASE_NICE:-} ]]; then
-    nice -n "$PHASE_NICE" "$@" >"$PHASES_DIR/$name.log" 2>&1 &
-  else
-    "$@" >"$PHASES_DIR/$name.log" 2>&1 &
-  fi
+  # The phase writes down when it ended: it may be waited for much later.
+  (
+    rc=0
+    "$@" || rc=$?
+    echo "$(_phases_now) $rc" >"$PHASES_DIR/$name.end"
+    exit "$rc"
+  ) >"$PHASES_DIR/$name.log" 2>&1 &
   PHASES_PID[$name]=$!
 }
 
 phase_wait() {
-  local name=$1 rc=0
+  local name=$1 rc=0 end
   wait "${PHASES_PID[$name]}" || rc=$?
-  _phases_row "$name" "${PHASES_START[$name]}" "$(_phases_now)" "$rc"
+  end=$(_phases_now)
+  [[ -f $PHASES_DIR/$name.end ]] && read -r end _ <"$PHASES_DIR/$name.end"
+  _phases_row "$name" "${PHASES_START[$name]}" "$end" "$rc"
   printf '\n=== %s: %s\n' "$name" "$([[ $rc -eq 0 ]] && echo done || echo FAILED)"
   cat "$PHASES_DIR/$name.log"
   return "$rc"

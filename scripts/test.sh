@@ -7,8 +7,9 @@
 #      unprivileged user, several TAP files at once (prove -j);
 #   3. beside them, the core's GoogleTest suite, plain, under ASan+UBSan and
 #      under TSan, then every libFuzzer target in tests/fuzz/ for a bounded
-#      time;
-#   4. a short smoke run of the benchmark, so it does not rot.
+#      time, then a short smoke run of the benchmark, so it does not rot.
+# Compiles go through a compiler cache shared by the clones on this machine
+# (scripts/ccache.sh; SNOWFLAKE_CCACHE=0 compiles everything).
 # At the end it prints each phase's time and the ten slowest TAP files.
 #
 # Why side by side: the TAP tests spend most of their time waiting (for a
@@ -23,13 +24,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 source scripts/phases.sh
+source scripts/ccache.sh
 phases_init "$repo/build/test-logs"
 
 phase "dependencies" scripts/install-deps.sh test
+[[ -n $CCACHE_LAUNCHER ]] && ccache --zero-stats >/dev/null
 phase "format check" make -s format-check
 phase "clang-tidy" make -s lint
 phase "PGXN: META.json" make -s pgxn-check
-phase "build" make -s -j"$(nproc)"
+phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
 source scripts/pg_user.sh
@@ -84,6 +87,11 @@ failed=()
 phase "GoogleTest (plain, ASan+UBSan, TSan)" nice -n 10 scripts/gtest.sh || failed+=(GoogleTest)
 phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
   failed+=(fuzzing)
+# A smoke run: its figures are not comparable anyway (bench/README.md), so it
+# runs beside the TAP tests too.
+if [[ -x bench/run.sh ]]; then
+  phase "benchmark smoke run" env BENCH_QUICK=1 nice -n 10 bench/run.sh || failed+=("benchmark smoke run")
+fi
 if ! phase_wait "pg_regress and TAP"; then
   failed+=("pg_regress or TAP")
   for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
@@ -92,11 +100,12 @@ if ! phase_wait "pg_regress and TAP"; then
   echo "test servers' logs are under $stage/tmp_check*/ and $stage/tmp_check/log/" >&2
 fi
 
-if [[ ${#failed[@]} -eq 0 && -x bench/run.sh ]]; then
-  phase "benchmark smoke run" env BENCH_QUICK=1 bench/run.sh || failed+=("benchmark smoke run")
-fi
-
 phases_report "$PHASES_DIR/pg_regress and TAP.log"
+if [[ -n $CCACHE_LAUNCHER ]]; then
+  printf 'compiler cache (%s): ' "$CCACHE_DIR"
+  ccache --print-stats | awk -F'\t' '$1 == "direct_cache_hit" || $1 == "preprocessed_cache_hit" { hit += $2 }
+    $1 == "cache_miss" { miss = $2 } END { printf "%d hits, %d misses in this run\n", hit, miss }'
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf '\nmake test FAILED: %s\n' "${failed[*]}" >&2
   exit 1

@@ -3,7 +3,7 @@
 # another. Types, defaults, operators, indexes and foreign keys come back,
 # and new IDs are above the restored ones: after snowflake_advance_past(),
 # which the README's restore section calls for, and which matters here
-# because the source server's clock ran 30 s ahead of the targets'.
+# because the source server's clock ran 120 s ahead of the targets'.
 use strict;
 use warnings;
 use FindBin;
@@ -14,7 +14,9 @@ use SnowflakeTAP;
 use Test::More;
 
 my $source = snowflake_node('source', 7);
-start_node($source, clock => '+30');
+# Far enough ahead that the restored IDs stay more than max_clock_drift
+# (10 s) ahead of the targets' clocks however long the cases below take.
+start_node($source, clock => '+120');
 $source->safe_psql('postgres', 'CREATE DATABASE app');
 $source->safe_psql('app', q{
 CREATE EXTENSION snowflake;
@@ -122,20 +124,20 @@ for my $label (sort keys %targets)
 	command_ok([ 'pgbench', '-n', '-t', '1', '-f', $script, '-d', $target->connstr('app') ],
 		"$label: pgbench reads a snowflake column as the decimal digits of a bigint");
 
-	# The source ran 30 s ahead: this server's next ID would be below the
+	# The source ran 120 s ahead: this server's next ID would be below the
 	# restored ones (it is only looked at here, never stored).
 	my $restored_max = $target->safe_psql('app', $max_sql);
 	is($restored_max, $source_max, "$label: the greatest restored ID");
 	is($target->safe_psql('app', "SELECT snowflake_next_id() < $restored_max"),
 		't', "$label: without snowflake_advance_past, new IDs would be below the restored ones");
-	# 30 s ahead is more than snowflake.max_clock_drift (10 s) allows.
+	# Up to 120 s ahead is more than snowflake.max_clock_drift (10 s) allows.
 	($ret, $out, $err) = $target->psql('app',
 		"\\set VERBOSITY verbose\nSELECT snowflake_advance_past(($max_sql))");
 	like($err, qr/ERROR:  22023: snowflake_advance_past\(\d+\) would put IDs \d+ ms ahead/,
-		"$label: advancing 30 s past the clock is refused by the drift bound");
+		"$label: advancing up to 120 s past the clock is refused by the drift bound");
 	$target->safe_psql('postgres',
-		"ALTER SYSTEM SET snowflake.max_clock_drift = '60s'; SELECT pg_reload_conf()");
-	$target->poll_query_until('postgres', q{SELECT current_setting('snowflake.max_clock_drift') = '1min'})
+		"ALTER SYSTEM SET snowflake.max_clock_drift = '180s'; SELECT pg_reload_conf()");
+	$target->poll_query_until('postgres', q{SELECT current_setting('snowflake.max_clock_drift') = '3min'})
 	  or die 'reload did not take effect';
 	$target->safe_psql('app', "SELECT snowflake_advance_past(($max_sql))");
 	my @new = split /\n/, $target->safe_psql('app', q{
