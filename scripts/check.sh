@@ -36,7 +36,7 @@ sql_tests() {
 phase_bg "pg_regress and TAP smoke set" sql_tests
 
 failed=()
-phase "GoogleTest (plain)" nice -n 10 scripts/gtest.sh plain || failed+=(GoogleTest)
+phase "GoogleTest (plain)" scripts/gtest.sh plain || failed+=(GoogleTest)
 if ! phase_wait "pg_regress and TAP smoke set"; then
   failed+=("pg_regress or TAP")
   for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do

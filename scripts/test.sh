@@ -84,7 +84,7 @@ sql_tests() {
 phase_bg "pg_regress and TAP" sql_tests
 
 failed=()
-phase "GoogleTest (plain, ASan+UBSan, TSan)" nice -n 10 scripts/gtest.sh || failed+=(GoogleTest)
+phase "GoogleTest (plain, ASan+UBSan, TSan)" scripts/gtest.sh || failed+=(GoogleTest)
 phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
   failed+=(fuzzing)
 # A smoke run: its figures are not comparable anyway (bench/README.md), so it

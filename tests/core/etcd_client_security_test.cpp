@@ -187,6 +187,10 @@ class EtcdClientAuthTest : public ::testing::Test {
     c.endpoints = {etcd_->client_url()};
     c.user = user;
     c.password = password;
+    // Not the default 2 s: no test here is about timeouts, and etcd checks
+    // a password with bcrypt, which took over 2 s on a machine busy with
+    // make test's other phases.
+    c.request_timeout_ms = 10000;
     return c;
   }
 
