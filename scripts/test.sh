@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # make test: installs what is missing, builds, and runs every test:
-#   1. formatting (clang-format), clang-tidy, META.json (PGXN), and the build
-#      with -Wall -Wextra -Werror;
-#   2. pg_regress on throwaway servers (preloaded, node id unset, not
-#      preloaded), then the TAP tests (PostgreSQL::Test::Cluster), as an
-#      unprivileged user, several TAP files at once (prove -j);
-#   3. beside them, the core's GoogleTest suite, plain, under ASan+UBSan and
-#      under TSan, then every libFuzzer target in tests/fuzz/ for a bounded
-#      time, then a short smoke run of the benchmark, so it does not rot.
+#   1. the build with -Wall -Wextra -Werror;
+#   2. in the background: pg_regress on throwaway servers (preloaded, node id
+#      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster),
+#      as an unprivileged user, several TAP files at once (prove -j); and a
+#      short smoke run of the benchmark, so it does not rot;
+#   3. beside them: formatting (clang-format), clang-tidy, META.json (PGXN),
+#      the core's GoogleTest suite, plain, under ASan+UBSan and under TSan,
+#      then every libFuzzer target in tests/fuzz/ for a bounded time.
 # Compiles go through a compiler cache shared by the clones on this machine
 # (scripts/ccache.sh; SNOWFLAKE_CCACHE=0 compiles everything).
 # At the end it prints each phase's time and the ten slowest TAP files.
@@ -29,9 +29,6 @@ phases_init "$repo/build/test-logs"
 
 phase "dependencies" scripts/install-deps.sh test
 [[ -n $CCACHE_LAUNCHER ]] && ccache --zero-stats >/dev/null
-phase "format check" make -s format-check
-phase "clang-tidy" make -s lint
-phase "PGXN: META.json" make -s pgxn-check
 phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
@@ -82,15 +79,20 @@ sql_tests() {
     make -C "$stage" installcheck PROVE_FLAGS="--timer -j$tap_jobs"
 }
 phase_bg "pg_regress and TAP" sql_tests
+# A smoke run, its rounds timed, not counted: beside everything else it takes
+# as long and does less, and its figures are not comparable anyway
+# (bench/README.md).
+[[ -x bench/run.sh ]] && phase_bg "benchmark smoke run" env BENCH_QUICK=1 nice -n 10 bench/run.sh
 
 failed=()
+phase "format check" make -s format-check || failed+=("format check")
+phase "clang-tidy" nice -n 10 make -s lint || failed+=(clang-tidy)
+phase "PGXN: META.json" make -s pgxn-check || failed+=("META.json")
 phase "GoogleTest (plain, ASan+UBSan, TSan)" scripts/gtest.sh || failed+=(GoogleTest)
 phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
   failed+=(fuzzing)
-# A smoke run: its figures are not comparable anyway (bench/README.md), so it
-# runs beside the TAP tests too.
-if [[ -x bench/run.sh ]]; then
-  phase "benchmark smoke run" env BENCH_QUICK=1 nice -n 10 bench/run.sh || failed+=("benchmark smoke run")
+if [[ -x bench/run.sh ]] && ! phase_wait "benchmark smoke run"; then
+  failed+=("benchmark smoke run")
 fi
 if ! phase_wait "pg_regress and TAP"; then
   failed+=("pg_regress or TAP")
