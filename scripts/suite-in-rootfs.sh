@@ -65,9 +65,10 @@ mount -t tmpfs -o size=512k,mode=0700 snowflake-test-tmpfs "$tmpfs" && chown "$u
 
 if step build as_user make -C "$stage" -j"$(nproc)" && step install make -C "$stage" install; then
   step regress as_user make -C "$stage" installcheck TAP_TESTS=
-  # Several TAP files at once, as in make test (scripts/test.sh).
+  # Several TAP files at once, as in make test (scripts/test.sh); one per
+  # core, not two: make test-all-versions runs the majors side by side.
   step tap as_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" make -C "$stage" installcheck-tap \
-    PROVE_FLAGS="--timer -j$((2 * $(nproc)))"
+    PROVE_FLAGS="--timer -j$(nproc)"
 fi
 
 if [[ $failed -ne 0 ]]; then

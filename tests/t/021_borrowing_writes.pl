@@ -73,7 +73,7 @@ $max_id = max_of(@bulk_max);
 # loaded machine need fewer writes per second of the clock, not more.
 note sprintf('t=%.1f s writes=%d drift=%d ms ID time=%d ms', @$_) for @samples;
 my @far = grep { $_->[2] > 2000 && $_->[3] - $samples[0][3] >= 1500 } @samples;
-cmp_ok(scalar @far, '>=', 10, 'IDs ran more than 2 s ahead of the clock for at least 5 s');
+cmp_ok(@far ? $far[-1][0] - $far[0][0] : 0, '>=', 5, 'IDs ran more than 2 s ahead of the clock for at least 5 s');
 SKIP:
 {
 	skip 'not enough borrowing samples', 3 unless @far >= 2;
