@@ -30,8 +30,12 @@ quick=${BENCH_QUICK:-0}
 [[ $quick == 0 ]] || quick=1
 
 scripts/install-deps.sh bench
-make -s
-make -s install
+# make test has built and installed already, and runs this beside the TAP
+# tests: installing again would replace snowflake.so under servers starting.
+if [[ ${SNOWFLAKE_BENCH_INSTALLED:-0} != 1 ]]; then
+  make -s
+  make -s install
+fi
 source scripts/pg_user.sh
 
 if [[ $quick == 1 ]]; then

@@ -19,14 +19,14 @@ phases_init() {
   PHASES_DIR=$1
   rm -rf "$PHASES_DIR"
   mkdir -p "$PHASES_DIR"
-  PHASES_T0=${EPOCHREALTIME/./}
+  PHASES_T0=${EPOCHREALTIME//[!0-9]/}
   PHASES_CPU0=$(head -n 1 /proc/stat)
   PHASES_ROWS=()
   declare -gA PHASES_PID=() PHASES_START=()
 }
 
 # Tenths of a second since phases_init (bash's own clock: no bc on a bare Debian).
-_phases_now() { echo $(((${EPOCHREALTIME/./} - PHASES_T0) / 100000)); }
+_phases_now() { echo $(((${EPOCHREALTIME//[!0-9]/} - PHASES_T0) / 100000)); }
 _phases_tenths() { printf '%d.%d' $(($1 / 10)) $(($1 % 10)); }
 
 _phases_row() {
@@ -63,6 +63,7 @@ phase_bg() {
 phase_wait() {
   local name=$1 rc=0 end
   wait "${PHASES_PID[$name]}" || rc=$?
+  unset "PHASES_PID[$name]"
   end=$(_phases_now)
   [[ -f $PHASES_DIR/$name.end ]] && read -r end _ <"$PHASES_DIR/$name.end"
   _phases_row "$name" "${PHASES_START[$name]}" "$end" "$rc"
@@ -112,6 +113,6 @@ phases_report() {
   if [[ -n $taplog && -f $taplog ]]; then
     printf '\nthe ten slowest TAP files (prove --timer):\n'
     grep -aoE '[^ ]+\.pl \.+ ok +[0-9]+ ms' "$taplog" |
-      awk '{ printf "%8.1f s  %s\n", $(NF - 1) / 1000, $1 }' | sort -rn | head -n 10
+      awk '{ printf "%8.1f s  %s\n", $(NF - 1) / 1000, $1 }' | sort -rn | head -n 10 || true
   fi
 }

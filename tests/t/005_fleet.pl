@@ -99,7 +99,7 @@ sub finish_load
 my $load = start_load(1, 60);
 sleep 2;
 my $waited = kill9_postmaster(map { $node{$_} } @node_ids);
-my $killed_at = time();
+my $killed_at = time() - $waited;
 note sprintf('the three killed postmasters were gone after %.1f s', $waited);
 finish_load($load, 1, 0);
 

@@ -18,10 +18,10 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-# The clock is set back 20 s (more than the 6 s of the issue): IDs stay
+# The clock is set back 45 s (more than the 6 s of the issue): IDs stay
 # more than 2 s ahead of it for the whole run however slowly they move, as
 # they do when other tests share the machine (prove -j).
-my $back_s = 20;
+my $back_s = 45;
 my $node = snowflake_node('borrowing_writes', 11, "snowflake.max_clock_drift = '60s'\n");
 start_node($node);
 $node->safe_psql('postgres', 'CREATE EXTENSION snowflake');
