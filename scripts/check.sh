@@ -25,10 +25,8 @@ phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
 source scripts/pg_user.sh
-stage=$(pg_user_dir snowflake-check)
+stage=$(stage_tree snowflake-check)
 trap 'phases_stop' EXIT
-tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
-[[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$stage"
 sql_tests() {
   # shellcheck disable=SC2086 # a list of files
   as_pg_user make -C "$stage" installcheck PROVE_TESTS="$(echo $tap_smoke)" PROVE_FLAGS="--timer -j$((2 * $(nproc)))"
@@ -39,10 +37,7 @@ failed=()
 phase "GoogleTest (plain)" scripts/gtest.sh plain || failed+=(GoogleTest)
 if ! phase_wait "pg_regress and TAP smoke set"; then
   failed+=("pg_regress or TAP")
-  for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
-    [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
-  done
-  echo "test servers' logs are under $stage/tmp_check*/ and $stage/tmp_check/log/" >&2
+  show_sql_test_failures "$stage"
 fi
 
 phases_report "$PHASES_DIR/pg_regress and TAP smoke set.log"

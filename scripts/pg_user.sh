@@ -21,3 +21,24 @@ pg_user_dir() {
   [[ $(id -u) -eq 0 ]] && chown "$PG_RUN_USER" "$dir"
   echo "$dir"
 }
+
+# stage_tree PREFIX: a copy of the checkout (without build/ and .git) in a
+# fresh directory that user owns, printed. The checkout may sit where that
+# user cannot read or write (e.g. /root), so the SQL and TAP tests run there.
+stage_tree() {
+  local dir
+  dir=$(pg_user_dir "$1")
+  tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$dir"
+  [[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$dir"
+  echo "$dir"
+}
+
+# show_sql_test_failures STAGE: after pg_regress or TAP failed in STAGE,
+# prints every regression.diffs and where the servers' logs are.
+show_sql_test_failures() {
+  local diffs
+  for diffs in "$1"/regression.diffs "$1"/output_*/regression.diffs; do
+    [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
+  done
+  echo "test servers' logs are under $1/tmp_check*/ and $1/tmp_check/log/" >&2
+}

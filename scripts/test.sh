@@ -33,11 +33,7 @@ phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
 source scripts/pg_user.sh
-stage=$(pg_user_dir snowflake-test)
-# The checkout may sit where the unprivileged user cannot read or write
-# (e.g. /root), so the SQL and TAP tests run in a copy it owns.
-tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$stage"
-[[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$stage"
+stage=$(stage_tree snowflake-test)
 # The disk-full TAP tests need file systems they can fill, which only root
 # can mount; without them those parts skip:
 #   - a tiny tmpfs for the state directory (tests/t/006_disk_faults.pl);
@@ -97,10 +93,7 @@ if [[ -x bench/run.sh ]] && ! phase_wait "benchmark smoke run"; then
 fi
 if ! phase_wait "pg_regress and TAP"; then
   failed+=("pg_regress or TAP")
-  for diffs in "$stage"/regression.diffs "$stage"/output_*/regression.diffs; do
-    [[ -f $diffs ]] && { echo "--- $diffs"; cat "$diffs"; }
-  done
-  echo "test servers' logs are under $stage/tmp_check*/ and $stage/tmp_check/log/" >&2
+  show_sql_test_failures "$stage"
 fi
 
 phases_report "$PHASES_DIR/pg_regress and TAP.log"
