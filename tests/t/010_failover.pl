@@ -3,12 +3,16 @@
 # standby continues above every ID its old primary issued whose reservation
 # reached it.
 #
-#   1. synchronous standby, its clock 3 s behind, kill -9 of the primary,
-#      promotion at once, promotion margin 0: no ID below the old primary's
-#   2. asynchronous standby cut off for 2 s (the documented lag bound), clock
-#      3 s behind: with snowflake.promotion_margin = 0 the new primary's first
-#      ID falls below the old primary's last (the bound is real), with 5 s it
-#      is above
+#   1. synchronous standby, its clock 15 s behind, kill -9 of the primary,
+#      promotion at once, promotion margin 0: no ID below the old primary's,
+#      and the promoted server's own clock still behind them (only the
+#      replayed floor put its IDs there)
+#   2. asynchronous standby cut off for a while (the documented lag bound),
+#      clock 8 s behind: with snowflake.promotion_margin = 0 the new primary's
+#      first ID falls below the old primary's last (the bound is real); with
+#      5 s it is above, after a primary that ran longer than the margin since
+#      the base backup (so that the margin alone, without replay, would not
+#      do)
 #   3. switchover both ways with pg_rewind, the standby with its own node id
 #   4. crash recovery: WAL beats an older state file, clock set back 5 s
 #   5. pg_walinspect shows the records
@@ -112,12 +116,13 @@ sub wait_for_sync_standby
 	$primary->start;
 	create_items($primary);
 	$primary->backup('b');
-	# The standby's clock is 3 s behind; it must not count on it.
+	# The standby's clock is 15 s behind; it must not count on it. Its IDs
+	# will run that far ahead of its clock: allow it.
 	my $standby = standby_of($primary, 'sync_standby', 'b', 5,
-		"snowflake.promotion_margin = 0\n",
-		clock => '-3');
+		"snowflake.promotion_margin = 0\nsnowflake.max_clock_drift = 30s\n",
+		clock => '-15');
 	wait_for_sync_standby($primary);
-	cmp_ok(server_clock_offset($standby), '<', -2,
+	cmp_ok(server_clock_offset($standby), '<', -12,
 		'the standby\'s clock is behind the primary\'s');
 
 	my $client = start_inserts($primary, 'sync');
@@ -135,6 +140,13 @@ sub wait_for_sync_standby
 	$standby->safe_psql('postgres', "ALTER SYSTEM RESET synchronous_standby_names");
 	$standby->reload;
 	my @new = next_ids($standby, 2000);
+	# Its own clock has not reached the old primary's last ID yet: the new
+	# IDs are above it because of the replayed floor, not the clock.
+	my $old_last_time = $standby->safe_psql('postgres',
+		'SELECT snowflake_timestamp(' . max_of(@old) . ')');
+	is($standby->safe_psql('postgres',
+			"SELECT clock_timestamp() < '$old_last_time'::timestamptz"),
+		't', 'synchronous: the promoted server\'s own clock is still behind the old primary\'s last ID');
 
 	cmp_ok(scalar @old, '>', 500, 'the old primary returned IDs to its client ('
 		  . scalar(@old) . ')');
@@ -160,17 +172,23 @@ sub wait_for_sync_standby
 # ---------------------------------------------------------------------------
 sub async_failover
 {
-	my ($tag, $margin_ms, $lag_s) = @_;
+	my ($tag, $margin_ms, $lag_s, $run_s) = @_;
 	# The standby starts with margin 0; the margin is raised (if at all) only
 	# after replication was cut, just before promotion, as a DBA would.
 	my $primary = primary_node("async_primary_$tag", 6);
 	$primary->start;
 	create_items($primary);
 	$primary->backup('b');
+	# The floor the standby started from: the base backup's state file.
+	my $backup_floor =
+	  read_state_file($primary->backup_dir . '/b/pg_snowflake/state')->{reserved_until_ms};
+	# Its clock 12 s behind, so that neither its clock nor the margin alone
+	# (without the replayed floor) keeps the new IDs above the old ones.
 	my $standby = standby_of($primary, "async_standby_$tag", 'b', 6,
-		"snowflake.promotion_margin = 0\n", clock => '-3');
+		"snowflake.promotion_margin = 0\nsnowflake.max_clock_drift = 30s\n",
+		clock => '-12');
 	my $client = start_inserts($primary, "async_$tag");
-	sleep 1.5;
+	sleep $run_s;
 	$primary->wait_for_catchup($standby);
 
 	# Cut replication: the walreceiver reconnects to a port nobody serves.
@@ -207,6 +225,8 @@ sub async_failover
 	$standby->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()')
 	  or die 'promotion did not finish';
 	my @new = next_ids($standby, 2000);
+	my $clock_behind_old = $standby->safe_psql('postgres',
+		"SELECT clock_timestamp() < snowflake_timestamp(" . max_of(@old) . ')');
 	$standby->stop;
 	my $gap_ms = id_ms(min_of(@new)) - id_ms(max_of(@old));
 	note(sprintf('async %s: lag %d ms, old primary reserved %d ms past the replayed '
@@ -215,21 +235,28 @@ sub async_failover
 	cmp_ok($final - $replayed, '<=', $lag_ms + 1500,
 		"async $tag: the old primary's last reservation is within lag + 1.5 s of the "
 		  . 'replayed one (the documented bound)');
-	return (\@old, \@new, $lag_ms, $final - $replayed);
+	return (\@old, \@new, $lag_ms, $backup_floor, $clock_behind_old);
 }
 
 {
 	# What the margin is for: without it, a promotion right after the crash
 	# with the standby's clock behind starts below the old primary's last ID.
 	# Reported, not asserted: how far depends on how fast the promotion is.
-	my ($old, $new, $lag_ms) = async_failover('no_margin', 0, 2);
+	my ($old, $new, $lag_ms) = async_failover('no_margin', 0, 2, 1.5);
 	note(sprintf('async, margin 0: the new primary started %d ms %s the old primary\'s last ID',
 			abs(id_ms(min_of(@$new)) - id_ms(max_of(@$old))),
 			min_of(@$new) < max_of(@$old) ? 'below' : 'above'));
 }
 {
-	my ($old, $new, $lag_ms) = async_failover('margin', 5000, 1);
+	# The primary runs 6.5 s after the base backup, longer than the margin.
+	my ($old, $new, $lag_ms, $backup_floor, $clock_behind_old) =
+	  async_failover('margin', 5000, 1, 6.5);
 	cmp_ok($lag_ms + 1500, '<', 5000, 'the lag was within the margin\'s bound');
+	cmp_ok(id_ms(max_of(@$old)), '>', $backup_floor + 5000,
+		'the old primary issued IDs past the base backup\'s floor plus the margin: '
+		  . 'the margin alone would not do, only the replayed floor');
+	is($clock_behind_old, 't',
+		'the promoted server\'s own clock was still behind the old primary\'s last ID');
 	cmp_ok(min_of(@$new), '>', max_of(@$old),
 		'async, margin raised to 5 s before promotion (> lag + 1.5 s): every new ID is above '
 		  . 'every old one');

@@ -266,13 +266,13 @@ sub state_file
 	return $node->data_dir . '/pg_snowflake/state';
 }
 
-# The state file: { bytes, magic, version, node_id, flags, reserved_until_ms,
-# system_identifier }, or
-# undef when it does not exist.
+# The state file of $node (or the file at the path $node): { bytes, magic,
+# version, node_id, flags, reserved_until_ms, system_identifier }, or undef
+# when it does not exist.
 sub read_state_file
 {
 	my ($node) = @_;
-	my $path = state_file($node);
+	my $path = ref $node ? state_file($node) : $node;
 	return undef unless -e $path;
 	open my $fh, '<:raw', $path or return { error => "$!" };
 	local $/;
