@@ -8,6 +8,15 @@
 # ID carries its server's node id; on each node every ID after the restart is
 # greater than every ID before it and one session's IDs strictly increase;
 # after the restart the nodes borrow (about 30 minutes ahead of their clocks).
+#
+# What this does not tell apart: after kill -9 the floor comes back from the
+# state file or from crash recovery replaying the reservation records, and
+# either alone passes this test (found by disabling each in turn): the
+# claim here is "state file or WAL". Sources tested alone: replay over an
+# older state file after kill -9 (010_failover.pl part 4), the state file
+# alone across a clean restart with the clock set back (004_clock_back.pl),
+# the postmaster's memory of the floor with the directory gone
+# (012_lost_directory.pl).
 use strict;
 use warnings;
 use FindBin;
