@@ -31,9 +31,12 @@ stage_tree() {
   local dir
   dir=$(pg_user_dir "$1")
   tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$dir"
-  if git rev-parse --git-dir >/dev/null 2>&1; then
-    scripts/upgrade-source.sh "$dir/upgrade-from" >/dev/null
+  # (A failure is left for that test to report, not for the staging to stop on.)
+  if git rev-parse --git-dir >/dev/null 2>&1 &&
+    ! scripts/upgrade-source.sh "$dir/upgrade-from" >/dev/null 2>"$dir/upgrade-from.err"; then
+    mkdir -p "$dir/upgrade-from" && mv "$dir/upgrade-from.err" "$dir/upgrade-from/FAILED"
   fi
+  rm -f "$dir/upgrade-from.err"
   [[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$dir"
   echo "$dir"
 }

@@ -34,11 +34,19 @@ my ($to) = slurp_file("$tree/snowflake.control") =~ /^default_version\s*=\s*'([^
 ok(defined $to, "snowflake.control's default_version is $to");
 
 my $base = PostgreSQL::Test::Utils::tempdir('upgrade');
+my $pg_config = $ENV{PG_CONFIG} // 'pg_config';
 
 # ---- the old release's source -------------------------------------------
 # Exported by the scripts that stage the tree (scripts/upgrade-source.sh);
 # from a checkout, exported here.
 my $tar = "$tree/upgrade-from/snowflake-$from.tar";
+if (-f "$tree/upgrade-from/FAILED")
+{
+	fail('the source of release ' . $from . ' was exported when the tree was staged');
+	diag(slurp_file("$tree/upgrade-from/FAILED"));
+	done_testing();
+	exit;
+}
 if (!-f $tar && -e "$tree/.git")
 {
 	my ($out, $err) = ('', '');
@@ -73,16 +81,16 @@ my $stage = "$base/stage";
 	local $ENV{CCACHE_NOHASHDIR} = '1';
 	my $ccache = grep({ -x "$_/ccache" } split /:/, $ENV{PATH}) ? 'ccache ' : '';
 	run_ok_or_bail("building release $from", 'nice', '-n', '10', 'make', '-s', '-C', $src,
-		'-j2', "CXX=${ccache}g++", 'PG_CONFIG=pg_config');
+		'-j2', "CXX=${ccache}g++", "PG_CONFIG=$pg_config");
 	run_ok_or_bail("installing release $from into $stage",
-		'make', '-s', '-C', $src, 'install', "DESTDIR=$stage", 'PG_CONFIG=pg_config');
+		'make', '-s', '-C', $src, 'install', "DESTDIR=$stage", "PG_CONFIG=$pg_config");
 }
 note(sprintf('release %s built and staged in %d s', $from, time() - $t0));
 
 # ---- a private PostgreSQL installation ----------------------------------
 sub pg_config_dir
 {
-	my $dir = run_ok_or_bail('pg_config', 'pg_config', "--$_[0]");
+	my $dir = run_ok_or_bail('pg_config', $pg_config, "--$_[0]");
 	chomp $dir;
 	return $dir;
 }
