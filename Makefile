@@ -11,7 +11,8 @@
 #   make deb                  the Debian package (pg_buildext), in build/deb/
 #   make deb-test             make deb, then install it on a clean Debian 12 and use it
 #   make dist                 the PGXN release archive, from git HEAD
-#   make pgxn-check           META.json against the PGXN meta spec
+#   make pgxn-check           META.json against the PGXN meta spec; versions and file names in the docs
+#   make docs-check           docs/troubleshooting.md against every message, and cited sections
 #   make fuzz                 libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (default 30)
 #   make soak DURATION=600    crash/clock/disk soak test in seconds (not part of make test)
 
@@ -129,7 +130,8 @@ installcheck-tap:
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench fuzz soak format format-check lint test-all-versions deb deb-test dist pgxn-check
+.PHONY: demo test bench fuzz soak format format-check lint test-all-versions deb deb-test dist pgxn-check \
+	docs-check
 demo:
 	scripts/demo.sh
 
@@ -159,6 +161,9 @@ dist:
 
 pgxn-check:
 	python3 tests/pgxn/check_meta.py
+
+docs-check:
+	PG_CONFIG=$(PG_CONFIG) python3 scripts/check-docs.py
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30) scripts/fuzz.sh
 

@@ -65,7 +65,7 @@ write_report() {
     FROM bench_summary $order"
   echo
   bench_psql -P format=aligned -P tuples_only=off -P footer=off -c "
-    SELECT target AS \"target (issue 4)\", goal,
+    SELECT target, goal,
            CASE WHEN use_ratio THEN to_char(measured, 'FM990.000')
                 ELSE bench_fmt(measured, unit) END AS measured,
            verdict
@@ -96,7 +96,7 @@ write_summary_md() {
 
 ![snowflake benchmark](bench.png)
 
-## Targets of issue 4
+## Targets
 
 $(bench_psql -c "SELECT bench_md_targets()")
 
@@ -162,7 +162,7 @@ $(bench_psql -c "SELECT bench_md('reservations')")
 
 The same server with a streaming standby (on the same machine) named in
 \`synchronous_standby_names\`: every renewal's WAL record waits for the standby's flush before
-IDs of the new window are issued (README, "Replication and failover"). pgbench at 4 clients,
+IDs of the new window are issued (docs/high-availability.md). pgbench at 4 clients,
 ratio to \`SELECT 1\` in the same rounds; the bulk statement timed by its IDs' own milliseconds.
 
 $(bench_psql -c "SELECT bench_md('sync_pgbench')")
@@ -184,7 +184,7 @@ $(bench_psql -c "SELECT bench_md_grid('batch_cpu', 'IDs from')")
 ## 10. With node ids leased from etcd
 
 The same server with \`snowflake.etcd_endpoints\` pointing at one etcd member on loopback
-(README, "Fleets and node ids"): the reservation writer holds the node id under a lease and
+(docs/fleets.md): the reservation writer holds the node id under a lease and
 raises its high-water mark in etcd before every reservation window; calls check the lease's fence
 (one read of the monotonic clock). Each round runs pgbench with etcd on and, after a restart, with
 it off (the order alternates), each time \`SELECT 1\` and \`snowflake_next_id()\` at 4 and 16

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make check: the inner loop between edits, in under 3 minutes on 2 cores.
-#   build and install; the core's GoogleTest suite (plain, no sanitizer);
+#   the documentation's facts (make pgxn-check, make docs-check); build and
+#   install; the core's GoogleTest suite (plain, no sanitizer);
 #   pg_regress on its three throwaway servers; and a small TAP smoke set
 #   (below), side by side with the unit tests.
 # It is not the whole suite: make test (and CI) runs everything, with the
@@ -21,6 +22,10 @@ tap_smoke=${SNOWFLAKE_CHECK_TAP:-tests/t/001_standby.pl tests/t/008_quick_restar
 tests/t/025_advance_past.pl tests/t/027_loaded_module.pl tests/t/031_etcd_security.pl}
 
 phase "dependencies" scripts/install-deps.sh test
+# The documentation's facts, checked against the code in a second or two.
+failed=()
+phase "PGXN: META.json and the docs' versions" make -s pgxn-check || failed+=("META.json")
+phase "docs against the code" make -s docs-check || failed+=("docs-check")
 phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 
@@ -33,7 +38,6 @@ sql_tests() {
 }
 phase_bg "pg_regress and TAP smoke set" sql_tests
 
-failed=()
 phase "GoogleTest (plain)" scripts/gtest.sh plain || failed+=(GoogleTest)
 if ! phase_wait "pg_regress and TAP smoke set"; then
   failed+=("pg_regress or TAP")

@@ -25,10 +25,18 @@ pg_user_dir() {
 # stage_tree PREFIX: a copy of the checkout (without build/ and .git) in a
 # fresh directory that user owns, printed. The checkout may sit where that
 # user cannot read or write (e.g. /root), so the SQL and TAP tests run there.
+# The copy has no git history, so the release that the in-place upgrade test
+# starts from is exported into it, as upgrade-from/ (scripts/upgrade-source.sh).
 stage_tree() {
   local dir
   dir=$(pg_user_dir "$1")
   tar --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$dir"
+  # (A failure is left for that test to report, not for the staging to stop on.)
+  if git rev-parse --git-dir >/dev/null 2>&1 &&
+    ! scripts/upgrade-source.sh "$dir/upgrade-from" >/dev/null 2>"$dir/upgrade-from.err"; then
+    mkdir -p "$dir/upgrade-from" && mv "$dir/upgrade-from.err" "$dir/upgrade-from/FAILED"
+  fi
+  rm -f "$dir/upgrade-from.err"
   [[ $(id -u) -eq 0 ]] && chown -R "$PG_RUN_USER" "$dir"
   echo "$dir"
 }

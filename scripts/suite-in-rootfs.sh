@@ -37,9 +37,11 @@ echo "${version%% *}" >"$results/server_version"
 
 stage=$(mktemp -d /tmp/snowflake.XXXXXX)
 tar -C "$src" --exclude=./.git --exclude=./build -cf - . | tar -xf - -C "$stage"
-chown -R "$user" "$stage"
 # Objects built on the host (another major's) must not count as up to date.
 make -C "$stage" clean >/dev/null 2>&1 || true
+# The release the in-place upgrade test starts from (test-all-versions.sh).
+[[ -d $src/build/versions/upgrade-from ]] && cp -r "$src/build/versions/upgrade-from" "$stage/"
+chown -R "$user" "$stage"
 
 as_user() { runuser -u "$user" -- env PATH="$PATH" PG_CONFIG="$PG_CONFIG" PERL5LIB="$perl_lib" "$@"; }
 

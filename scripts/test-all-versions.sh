@@ -31,6 +31,9 @@ wanted=${SNOWFLAKE_PG_VERSIONS:-}
 out=$repo/build/versions
 rm -rf "$out"
 mkdir -p "$out"
+# The release tests/t/033_upgrade_in_place.pl starts from: git is not in the
+# root file systems, so it is exported here (suite-in-rootfs.sh copies it).
+scripts/upgrade-source.sh "$out/upgrade-from" >/dev/null
 
 # One major: its root file system (made or cached), then the suite inside it.
 # Prints everything to its own log; the table row is made from its steps file.

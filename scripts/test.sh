@@ -5,7 +5,9 @@
 #      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster),
 #      as an unprivileged user, several TAP files at once (prove -j); and a
 #      short smoke run of the benchmark, so it does not rot;
-#   3. beside them: formatting (clang-format), clang-tidy, META.json (PGXN),
+#   3. beside them: formatting (clang-format), clang-tidy, META.json (PGXN) and
+#      the versions and file names in the docs, the docs against the code
+#      (every message in docs/troubleshooting.md, cited sections exist),
 #      the core's GoogleTest suite, plain, under ASan+UBSan and under TSan,
 #      then every libFuzzer target in tests/fuzz/ for a bounded time.
 # Compiles go through a compiler cache shared by the clones on this machine
@@ -85,6 +87,7 @@ failed=()
 phase "format check" make -s format-check || failed+=("format check")
 phase "clang-tidy" nice -n 10 make -s lint || failed+=(clang-tidy)
 phase "PGXN: META.json" make -s pgxn-check || failed+=("META.json")
+phase "docs against the code" make -s docs-check || failed+=("docs-check")
 phase "GoogleTest (plain, ASan+UBSan, TSan)" scripts/gtest.sh || failed+=(GoogleTest)
 phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
   failed+=(fuzzing)

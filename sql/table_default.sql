@@ -1,7 +1,7 @@
 -- The product's main use: a primary key with DEFAULT snowflake_next_id().
 SET timezone = 'UTC';
 -- Right after a start without state, IDs may run up to 2.5 s ahead of the
--- clock (README, "A start without state"): this test is about steady state.
+-- clock (docs/backup-restore.md, "Why"): this test is about steady state.
 DO $$
 BEGIN
   FOR i IN 1..100 LOOP

@@ -1,5 +1,5 @@
 /*
- * coordination.h: node ids leased from etcd (README "Fleets and node ids").
+ * coordination.h: node ids leased from etcd (docs/fleets.md).
  *
  * Owns: the coordination part of shared memory (CoordinationShared), the
  * lease loop that the reservation writer runs (claim, keep-alive, the node

@@ -69,8 +69,8 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
       "Without the stored reservation, IDs issued before the last shutdown could be issued "
       "again.";
   const char* hint =
-      "Restore the file from a backup, or follow \"Recovering the state file\" in the "
-      "snowflake README, then restart the server.";
+      "Follow \"A lost or damaged state file\" in docs/backup-restore.md. A copy of the file "
+      "from a backup is not enough by itself: it holds an older floor than the IDs issued since.";
   const char* path = snowflake_state_store.file_path();
   if (shared->state_error_code == snowflake::StatusCode::kCorrupt)
     ereport(
@@ -91,9 +91,9 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
                            "data directory may be a copy running beside that server. The file is "
                            "\"%s/%s\".",
                            DataDir, path),
-             errhint("If this cluster replaces that one (pg_upgrade), see \"Copies of a data "
-                     "directory\" in "
-                     "the snowflake README; otherwise follow \"Recovering the state file\".")));
+             errhint("If this cluster replaces that one, see \"pg_upgrade\" in "
+                     "docs/backup-restore.md; otherwise follow \"A lost or damaged state file\" "
+                     "in docs/backup-restore.md.")));
   if (shared->state_error_code == snowflake::StatusCode::kNotFound)
     ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FILE),
                     errmsg("snowflake state file \"%s\" is missing", path),

@@ -2,7 +2,8 @@
  * errors.h: every error snowflake_next_id() can raise, in one place.
  *
  * Owns: the mapping from a cause to its SQLSTATE, message, detail and hint
- * (README "Troubleshooting" lists the same entries). Each function raises an
+ * (docs/troubleshooting.md lists every message; make docs-check fails when
+ * one is missing there). Each function raises an
  * ERROR and does not return; call them only from frames that own nothing
  * with a destructor.
  */

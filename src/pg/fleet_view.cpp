@@ -85,7 +85,7 @@ Datum snowflake_fleet(PG_FUNCTION_ARGS) {
                     errmsg("snowflake.etcd_endpoints is not set"),
                     errdetail("Without etcd there is no node-id registry: each server's node id is "
                               "what its snowflake.node_id says."),
-                    errhint("See \"Fleets and node ids\" in the snowflake README.")));
+                    errhint("See \"Leasing node ids from etcd\" in docs/fleets.md.")));
 
   FleetRow* rows = static_cast<FleetRow*>(palloc0(sizeof(FleetRow) * (snowflake::kMaxNodeId + 1)));
   int count = 0;

@@ -21,7 +21,7 @@
  * The resource manager id. Custom resource managers share the id space
  * 128..255; RM_EXPERIMENTAL_ID (128) is the one PostgreSQL sets aside for
  * development. A release must reserve its own id on the PostgreSQL wiki page
- * "CustomWALResourceManagers" (README, "WAL").
+ * "CustomWALResourceManagers" (docs/high-availability.md).
  */
 #define SNOWFLAKE_RMGR_ID RM_EXPERIMENTAL_ID
 #define SNOWFLAKE_RMGR_NAME "snowflake"

@@ -17,7 +17,7 @@ extern int promotion_margin_setting_ms;
 extern int clock_jump_hold_setting_ms;
 
 /*
- * Coordination through etcd (README "Fleets and node ids"), all
+ * Coordination through etcd (docs/fleets.md), all
  * PGC_POSTMASTER. An empty snowflake.etcd_endpoints means none: the server
  * issues with snowflake.node_id as it is, and none of the rest is used.
  * The TLS and authentication settings are GUC_SUPERUSER_ONLY; the password

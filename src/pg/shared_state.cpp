@@ -117,7 +117,7 @@ static bool ArchiveRecoveryRequestedAtStart() {
  * it, equally bounded, or under one renewed since, which crash recovery
  * replays from WAL. So the first ID goes past checkpoint + 1 s + 1.5 s.
  * Assumes the earlier server was not borrowing further ahead of its clock
- * than the window at that checkpoint (README, "A start without state").
+ * than the window at that checkpoint (docs/backup-restore.md, "Why").
  * -1 if pg_control cannot be read.
  */
 static int64_t FloorFromLatestCheckpoint() {
@@ -327,8 +327,8 @@ static void LoadStateFile(SnowflakeShared* shared) {
             (errmsg("snowflake: cannot use state file \"%s\": %s%s%s",
                     snowflake_state_store.file_path(), status.what, status.sys_errno ? ": " : "",
                     status.sys_errno ? strerror(status.sys_errno) : ""),
-             errhint("snowflake_next_id() raises an error until this is repaired; see "
-                     "\"Recovering the state file\" in the snowflake README.")));
+             errhint("snowflake_next_id() raises an error until this is repaired; follow "
+                     "\"A lost or damaged state file\" in docs/backup-restore.md.")));
   }
 
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);

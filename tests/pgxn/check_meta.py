@@ -11,6 +11,13 @@ release version against its one source.
    release is its SemVer form (1.0 -> 1.0.0). META.json's version, the
    version of what it provides, the file it provides, and the Debian
    package's upstream version (debian/changelog) must all agree with it.
+3. So must the documentation (README.md, CONTRIBUTING.md, CHANGELOG.md,
+   docs/, bench/README.md): every .deb named there carries the Debian
+   package's version, every .zip the release, CHANGELOG.md's newest entry is
+   the release, the README's SQL API heading the version; and the install
+   scripts: the Makefile's DATA and every list of them in the documentation
+   (a paragraph naming two or more) name every snowflake--*.sql there is, and
+   no script named anywhere is missing.
 
 Prints one line per check and 'N passed, N failed'; exits 1 on a failure.
 """
@@ -110,6 +117,42 @@ changelog = read("debian/changelog").splitlines()[0]
 m = re.match(r"^(\S+) \(([^)]+)\)", changelog)
 deb_upstream = m.group(2).rsplit("-", 1)[0] if m else "?"
 check(deb_upstream == release, f"debian/changelog's upstream version is {release}", f"it is {deb_upstream}")
+
+deb_version = m.group(2) if m else "?"
+
+# ---- 3. the documentation ------------------------------------------------
+docs = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", "bench/README.md"] + sorted(
+    os.path.relpath(os.path.join(d, f), ROOT)
+    for d, _, files in os.walk(os.path.join(ROOT, "docs")) for f in files if f.endswith(".md"))
+texts = {doc: read(doc) for doc in docs if os.path.exists(os.path.join(ROOT, doc))}
+check(set(texts) >= {"README.md", "CHANGELOG.md"}, "README.md and CHANGELOG.md exist", f"found {sorted(texts)}")
+script_re = re.compile(r"snowflake--[\d.]+(?:--[\d.]+)?\.sql")
+all_scripts = sorted(install_scripts)
+for doc, text in texts.items():
+    for name in sorted(set(re.findall(r"postgresql-\d+-snowflake_[^\s`)]*\.deb", text))):
+        got = re.fullmatch(r"postgresql-\d+-snowflake_([^_]+)_[a-z0-9]+\.deb", name)
+        check(got is not None and got.group(1) == deb_version,
+              f"{doc}: {name} is version {deb_version} (debian/changelog)")
+    for name in sorted(set(re.findall(r"snowflake-[\d][^\s`)/]*\.zip", text))):
+        check(name == f"snowflake-{release}.zip", f"{doc}: {name} is the release archive snowflake-{release}.zip")
+    for name in sorted(set(script_re.findall(text))):
+        check(name in all_scripts, f"{doc}: {name} exists")
+    for paragraph in re.split(r"\n\s*\n", text):
+        named = set(script_re.findall(paragraph))
+        if len(named) >= 2:
+            first = paragraph.strip().splitlines()[0][:60]
+            check(named == set(all_scripts), f"{doc}: the list of install scripts at \"{first}...\" is complete",
+                  f"missing {sorted(set(all_scripts) - named)}")
+if "CHANGELOG.md" in texts:
+    newest = re.search(r"^## (\S+)", texts["CHANGELOG.md"], re.M)
+    check(newest is not None and newest.group(1) == release, f"CHANGELOG.md's newest entry is {release}",
+          f"it is {newest.group(1) if newest else 'missing'}")
+if "README.md" in texts:
+    api = re.findall(r"^## SQL API \(version ([^)]+)\)", texts["README.md"], re.M)
+    check(api == [ext_version], f"README.md's SQL API heading says version {ext_version}", f"it says {api}")
+makefile_data = re.search(r"^DATA\s*=\s*(.*)$", read("Makefile"), re.M)
+check(makefile_data is not None and sorted(makefile_data.group(1).split()) == all_scripts,
+      "the Makefile's DATA installs every install script", f"DATA: {makefile_data.group(1) if makefile_data else None}")
 
 print(f"{results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

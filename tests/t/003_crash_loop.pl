@@ -39,7 +39,7 @@ $node->safe_psql('postgres', 'CREATE TABLE t (id bigint NOT NULL)');
 
 # Steady load: how many reservation writes (each a file write, fsync, rename
 # and directory fsync) per second. A first start continues past the latest
-# checkpoint, up to 2.5 s ahead of the clock (README, "A start without
+# checkpoint, up to 2.5 s ahead of the clock (docs/backup-restore.md, "A start without
 # state"); steady state begins once the clock has caught up.
 $node->poll_query_until('postgres',
 	'SELECT snowflake_next_id() > 0 AND clock_drift_ms = 0 FROM snowflake_status()')

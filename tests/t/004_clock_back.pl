@@ -3,7 +3,7 @@
 #   1. back 1 hour while the server is down;
 #   2. back 1 hour while it runs (a FAKETIME_TIMESTAMP_FILE rewritten under it);
 #   3. back 5 seconds across a clean restart, within the default bound.
-# Expected (DESIGN.md G3, G5; README "Clock policy"): beyond
+# Expected (DESIGN.md G3, G5; docs/design.md "Clock policy"): beyond
 # snowflake.max_clock_drift every call fails with SQLSTATE 58000, a message
 # naming the gap and a hint naming the setting, and no ID is issued; the event
 # is logged once as a WARNING; raising the bound and reloading lets calls

@@ -4,7 +4,7 @@
 #   - disk full: the state directory lives on a tiny tmpfs that a filler file
 #     fills up. The tmpfs is mounted by scripts/test.sh (root) and passed in
 #     SNOWFLAKE_TEST_TMPFS; without it that part is skipped.
-# Expected (DESIGN.md G4; README "Failure model"): once the reserved window is
+# Expected (DESIGN.md G4; docs/design.md "Failure model"): once the reserved window is
 # used up, snowflake_next_id() raises an ERROR (42501, 53100) naming the file,
 # issues no ID and leaves the state file as it was; reservation_failures
 # counts; as soon as the disk works again the next call succeeds by itself,

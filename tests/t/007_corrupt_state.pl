@@ -2,7 +2,7 @@
 # $PGDATA/pg_snowflake/state holds the floor below which this server must
 # never issue an ID again, so without it generation must stop, not guess.
 #
-# Expected (DESIGN.md section 3, G4; README "Recovering the state file"): the
+# Expected (DESIGN.md section 3, G4; docs/backup-restore.md "A lost or damaged state file"): the
 # server starts and logs a WARNING; snowflake_next_id() raises an ERROR naming
 # the file (XX001 when corrupt, 42501 when unreadable) with a hint pointing at
 # the recovery section; snowflake_status() reports 'state file unusable'; the
@@ -66,7 +66,7 @@ sub expect_unusable
 	ok( $node->log_contains(
 			qr/WARNING:  snowflake: cannot use state file "pg_snowflake\/state": $cause_re/, $offset),
 		"$label: the start logs a WARNING naming the file and the cause");
-	ok($node->log_contains(qr/HINT:  .*"Recovering the state file"/, $offset),
+	ok($node->log_contains(qr/HINT:  .*"A lost or damaged state file" in docs\/backup-restore\.md/, $offset),
 		"$label: with a hint to the recovery section");
 
 	my ($errors, $hints, $empty, $leaks) = (0, 0, 0, 0);
@@ -81,7 +81,7 @@ sub expect_unusable
 		  && $err =~ /ERROR:  $sqlstate: snowflake state file "pg_snowflake\/state" $message_re/;
 		$leaks++ if index($err, $data_dir) >= 0;
 		$hints++
-		  if $err =~ /HINT:  Restore the file from a backup, or follow "Recovering the state file" in the snowflake README, then restart the server\./;
+		  if $err =~ /HINT:  Follow "A lost or damaged state file" in docs\/backup-restore\.md\. A copy of the file from a backup is not enough by itself: it holds an older floor than the IDs issued since\./;
 		$empty++ if $out eq '';
 	}
 	is($errors, $calls, "$label: snowflake_next_id() fails with SQLSTATE $sqlstate naming the file");
@@ -159,7 +159,7 @@ $max_id = max_of(@ids);
 $node->stop;
 
 #
-# Recovery from a corrupt file (README "Recovering the state file", steps 3-4).
+# Recovery from a corrupt file (docs/backup-restore.md "A lost or damaged state file", steps 3-5).
 #
 my $damaged = raw();
 substr($damaged, 18, 1) = chr(ord(substr($damaged, 18, 1)) ^ 0x01);
@@ -182,7 +182,7 @@ my ($missing_ret, $missing_out, $missing_err) = try_next_id($node);
 isnt($missing_ret, 0, 'a missing state file stops generation');
 like($missing_err, qr/ERROR:  58P01: snowflake state file "pg_snowflake\/state" is missing/,
 	'with SQLSTATE 58P01 naming the file relative to the data directory');
-like($missing_err, qr/HINT:  Restore the file from a backup, or follow "Recovering the state file"/,
+like($missing_err, qr/HINT:  Follow "A lost or damaged state file" in docs\/backup-restore\.md/,
 	'and the recovery hint');
 ok(!-e $path, 'and the file is not recreated');
 $node->stop;

@@ -1,5 +1,6 @@
 # Failover on a real HA engine: Patroni with etcd (Debian's patroni and
-# etcd-server), two PostgreSQL members and one etcd member on loopback.
+# etcd-server), two PostgreSQL members and one etcd member on loopback, each
+# member configured by the recipe docs/patroni/patroni.yml.
 #
 # Each round: load through the leader; kill -9 the leader's postmaster and
 # its Patroni; Patroni promotes the other member; load again; the old leader's
@@ -10,6 +11,7 @@
 use strict;
 use warnings;
 use File::Path qw(make_path);
+use FindBin;
 use HTTP::Tiny;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
@@ -62,6 +64,18 @@ wait_until('etcd', 30,
 pass('etcd is up');
 
 # ---- Patroni members ----------------------------------------------------
+# Each member's patroni.yml is the recipe of docs/high-availability.md,
+# docs/patroni/patroni.yml, with only its example names, addresses, ports,
+# paths and node id replaced, and the DCS timing shortened so that a failover
+# takes seconds, not a minute. Every replaced text must be in the recipe as
+# often as expected, so the recipe cannot drift from what is tested here.
+my $recipe_file = "$FindBin::RealBin/../../docs/patroni/patroni.yml";
+my $recipe = slurp_file($recipe_file);
+# psql connects as the recipe's superuser, with its password.
+my ($superuser_password) = $recipe =~ /superuser:\s*\n\s*username: postgres\s*\n\s*password: (\S+)/;
+die "no superuser password in $recipe_file" unless defined $superuser_password;
+$ENV{PGPASSWORD} = $superuser_password;
+
 sub member_config
 {
 	my ($scope, $name, $node_id) = @_;
@@ -75,59 +89,34 @@ sub member_config
 	make_path($m{dir});
 	chmod 0700, $m{dir};
 	$m{config} = "$m{dir}/patroni.yml";
+	# [recipe's text, replacement, times it occurs]
+	my @replace = (
+		[ "\nscope: orders\n", "\nscope: $scope\n", 1 ],
+		[ "\nname: db1\n", "\nname: $name\n", 1 ],
+		[ '10.0.0.11:8008', "127.0.0.1:$m{api}", 2 ],
+		[ '10.0.0.21:2379,10.0.0.22:2379,10.0.0.23:2379', "127.0.0.1:$etcd_client", 1 ],
+		[ '10.0.0.11:5432', "127.0.0.1:$m{pg}", 2 ],
+		[ '10.0.0.0/24', '127.0.0.1/32', 2 ],
+		[ '/var/lib/postgresql/15/main', "$m{dir}/data", 1 ],
+		[ '/var/lib/postgresql/15/pgpass', "$m{dir}/pgpass", 1 ],
+		[ '/usr/lib/postgresql/15/bin', $bindir, 1 ],
+		[ 'unix_socket_directories: /var/run/postgresql', "unix_socket_directories: '$m{dir}'", 1 ],
+		[ "snowflake.node_id: 1\n", "snowflake.node_id: $node_id\n", 1 ],
+		[ 'ttl: 30', 'ttl: 10', 1 ],
+		[ 'loop_wait: 10', 'loop_wait: 1', 1 ],
+		[ 'retry_timeout: 10', 'retry_timeout: 3', 1 ]);
+	my $config = $recipe;
+	for my $r (@replace)
+	{
+		my ($old, $new, $times) = @$r;
+		my $found = () = $config =~ /\Q$old\E/g;
+		die "docs/patroni/patroni.yml has \"$old\" $found times, not $times: "
+		  . "change the recipe and this test together"
+		  unless $found == $times;
+		$config =~ s/\Q$old\E/$new/g;
+	}
 	open my $fh, '>', $m{config} or die $!;
-	print $fh <<"EOF";
-scope: $scope
-namespace: /snowflake-test/
-name: $name
-log:
-  level: INFO
-restapi:
-  listen: 127.0.0.1:$m{api}
-  connect_address: 127.0.0.1:$m{api}
-etcd3:
-  hosts: 127.0.0.1:$etcd_client
-bootstrap:
-  dcs:
-    ttl: 10
-    loop_wait: 1
-    retry_timeout: 3
-    maximum_lag_on_failover: 16777216
-    postgresql:
-      use_pg_rewind: true
-      parameters:
-        wal_log_hints: 'on'
-        max_wal_senders: 5
-        max_replication_slots: 5
-        shared_preload_libraries: snowflake
-  initdb:
-    - encoding: UTF8
-    - locale: C
-  pg_hba:
-    - local all all trust
-    - host all all 127.0.0.1/32 trust
-    - host replication all 127.0.0.1/32 trust
-postgresql:
-  listen: 127.0.0.1:$m{pg}
-  connect_address: 127.0.0.1:$m{pg}
-  data_dir: $m{dir}/data
-  bin_dir: $bindir
-  pgpass: $m{dir}/pgpass
-  authentication:
-    superuser:
-      username: postgres
-      password: postgres
-    replication:
-      username: postgres
-      password: postgres
-    rewind:
-      username: postgres
-      password: postgres
-  parameters:
-    unix_socket_directories: '$m{dir}'
-    shared_preload_libraries: snowflake
-    snowflake.node_id: $node_id
-EOF
+	print $fh $config;
 	close $fh;
 	return \%m;
 }

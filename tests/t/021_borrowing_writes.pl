@@ -2,7 +2,7 @@
 # (issue 8, item 6). With the clock set back (across a restart) and IDs
 # issued as fast as one session can, IDs run seconds ahead of the clock.
 # Expected: about one write per second of IDs, as in normal operation
-# (README "How it works: reservations"). The core's GoogleTest
+# (docs/design.md "How it works: reservations"). The core's GoogleTest
 # (ReservationTest.BorrowingFarAheadWritesAboutOnceASecond) is the test that
 # shows the old 20 writes a second; here the reservation writer was seen to
 # keep the real time under libfaketime while backends had the offset, and its
@@ -64,7 +64,7 @@ is(strictly_increasing(\@bulk_max), -1, 'and increase');
 $max_id = max_of(@bulk_max);
 
 # Writes per second of IDs (one renewal covers about one second of IDs,
-# README "How it works: reservations"), over the samples taken while IDs ran
+# docs/design.md "How it works: reservations"), over the samples taken while IDs ran
 # more than 2 s ahead of the clock, once they had moved 1.5 s: right after a
 # start the margin past them is small and grows only as they move
 # (src/core/reservation.h), so the first renewals are close together. Per

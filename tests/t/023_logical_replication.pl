@@ -2,7 +2,7 @@
 # default (issue 8, item 11). The apply worker fills the columns a publication
 # does not send with their defaults, so snowflake_next_id() runs on the
 # subscriber, in the apply worker: the subscriber needs snowflake preloaded
-# and its own node id, like any server that issues IDs (README "Logical
+# and its own node id, like any server that issues IDs (docs/high-availability.md "Logical
 # replication"). Two shapes:
 #   - an extra column on the subscriber (sub_id, its own key for each row);
 #   - a publication column list that leaves the publisher's key out, so the

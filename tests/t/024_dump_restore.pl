@@ -2,7 +2,7 @@
 # bigint and snowflake IDs, into a server with the same node id and one with
 # another. Types, defaults, operators, indexes and foreign keys come back,
 # and new IDs are above the restored ones: after snowflake_advance_past(),
-# which the README's restore section calls for, and which matters here
+# which docs/backup-restore.md calls for, and which matters here
 # because the source server's clock ran 120 s ahead of the targets'.
 use strict;
 use warnings;
