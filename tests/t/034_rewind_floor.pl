@@ -14,8 +14,8 @@
 # stopped; A is rewound from B with its clock corrected, rejoins as a standby
 # and is promoted back with the default margin (3 s). A's first new node-7
 # ID must be above every node-7 ID it issued before it died: before the fix
-# it started at B's floor (A's reservation at the cut) plus the margin, about
-# 7 s below A's last IDs.
+# it started at B's floor (A's reservation at the cut, plus the margin and
+# B's own window) plus the margin again, about 7.6 s below A's last IDs.
 use strict;
 use warnings;
 use FindBin;
