@@ -35,16 +35,17 @@ bool WriteAll(int fd, const uint8_t* data, size_t length, int* err) {
 
 }  // namespace
 
-PosixStateStore::PosixStateStore(const char* directory) {
-  // A cut-off path could make state and state.tmp the same file; refuse it.
-  const int n = snprintf(temp_path_, sizeof temp_path_, "%s/state.tmp", directory);
-  const int m = snprintf(new_temp_path_, sizeof new_temp_path_, "%s.tmp/state.tmp", directory);
+PosixStateStore::PosixStateStore(const char* directory, const char* file_name) {
+  // A cut-off path could make the file and its .tmp the same file; refuse it.
+  const int n = snprintf(temp_path_, sizeof temp_path_, "%s/%s.tmp", directory, file_name);
+  const int m =
+      snprintf(new_temp_path_, sizeof new_temp_path_, "%s.tmp/%s.tmp", directory, file_name);
   path_too_long_ = n < 0 || static_cast<size_t>(n) >= sizeof temp_path_ || m < 0 ||
                    static_cast<size_t>(m) >= sizeof new_temp_path_;
   snprintf(new_directory_, sizeof new_directory_, "%s.tmp", directory);
-  snprintf(new_file_path_, sizeof new_file_path_, "%s.tmp/state", directory);
+  snprintf(new_file_path_, sizeof new_file_path_, "%s.tmp/%s", directory, file_name);
   snprintf(directory_, sizeof directory_, "%s", directory);
-  snprintf(file_path_, sizeof file_path_, "%s/state", directory);
+  snprintf(file_path_, sizeof file_path_, "%s/%s", directory, file_name);
   snprintf(parent_, sizeof parent_, "%s", directory);
   char* slash = strrchr(parent_, '/');
   if (slash == nullptr) {

@@ -1,11 +1,15 @@
 // posix_state_store.h: the state file on a POSIX file system.
 //
-// Owns: the file <directory>/state, its temporary sibling state.tmp, and
-// <directory>.tmp, where the first start prepares the directory.
+// Owns: the file <directory>/<file name> ("state" unless told otherwise), its
+// temporary sibling <file name>.tmp, and <directory>.tmp, where the first
+// start prepares the directory. Two stores may share a directory if their
+// file names differ (the glue keeps a second file there, src/pg/own_floor.h);
+// only one of them prepares the directory.
 // Threading: as StateStore; one Save() at a time.
 //
-// Save() writes state.tmp, fsyncs it, renames it over state and fsyncs the
-// directory: a crash leaves either the old or the new file, never a torn one.
+// Save() writes <file name>.tmp, fsyncs it, renames it over the file and
+// fsyncs the directory: a crash leaves either the old or the new file, never
+// a torn one.
 // New directories and files get the modes SetCreateModes() gave (0700 and
 // 0600 unless told otherwise): the PostgreSQL glue passes the cluster's own,
 // so the state follows initdb -g like the rest of the data directory.
@@ -24,8 +28,8 @@ class PosixStateStore final : public StateStore {
   static constexpr int kMaxPath = 1024;
 
   // directory must exist (see EnsureDirectory) and outlive nothing: the
-  // path is copied.
-  explicit PosixStateStore(const char* directory);
+  // path and the file name are copied.
+  explicit PosixStateStore(const char* directory, const char* file_name = "state");
 
   // Modes for the directories and files the store creates from now on (the
   // process umask still applies).
@@ -63,8 +67,8 @@ class PosixStateStore final : public StateStore {
   char file_path_[kMaxPath];
   char temp_path_[kMaxPath];
   char new_directory_[kMaxPath];  // <directory>.tmp
-  char new_file_path_[kMaxPath];  // <directory>.tmp/state
-  char new_temp_path_[kMaxPath];  // <directory>.tmp/state.tmp (from a Save())
+  char new_file_path_[kMaxPath];  // <directory>.tmp/<file name>
+  char new_temp_path_[kMaxPath];  // <directory>.tmp/<file name>.tmp (from a Save())
 };
 
 }  // namespace snowflake

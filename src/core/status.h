@@ -28,12 +28,15 @@ enum class StatusCode {
   kBeyondHighWater,  // a reservation past the node id's high-water mark in etcd
 };
 
-// A status code plus the errno of the system call that failed, if any, and a
-// short static description of the step ("fsync of the state file").
+// A status code plus the errno of the system call that failed, if any, a
+// short static description of the step ("fsync of the state file"), and,
+// where a caller keeps more than one file, the one the step was about (a
+// path that outlives the status; null: the state file).
 struct Status {
   StatusCode code = StatusCode::kOk;
   int sys_errno = 0;
   const char* what = "";
+  const char* path = nullptr;
 
   static Status Ok() { return Status{}; }
   static Status Error(StatusCode code, const char* what, int sys_errno = 0) {

@@ -71,7 +71,7 @@ void ReportStateUnusable(const SnowflakeShared* shared) {
   const char* hint =
       "Follow \"A lost or damaged state file\" in docs/backup-restore.md. A copy of the file "
       "from a backup is not enough by itself: it holds an older floor than the IDs issued since.";
-  const char* path = snowflake_state_store.file_path();
+  const char* path = shared->state_error_file;
   if (shared->state_error_code == snowflake::StatusCode::kCorrupt)
     ereport(
         ERROR,
@@ -151,12 +151,11 @@ void ReportReservationFailed(const snowflake::Status& status) {
                             "allows group access; owned by the server's user); generation "
                             "resumes by itself once a write succeeds.",
                             SNOWFLAKE_STATE_DIRECTORY)));
+  const char* path = status.path != nullptr ? status.path : snowflake_state_store.file_path();
   ereport(ERROR, (errcode(SqlStateForErrno(status.sys_errno)),
-                  errmsg("snowflake could not reserve IDs: %s \"%s\": %m", status.what,
-                         snowflake_state_store.file_path()),
+                  errmsg("snowflake could not reserve IDs: %s \"%s\": %m", status.what, path),
                   errdetail("%s", detail),
-                  errdetail_log("%s The file is \"%s/%s\".", detail, DataDir,
-                                snowflake_state_store.file_path()),
+                  errdetail_log("%s The file is \"%s/%s\".", detail, DataDir, path),
                   errhint("Free space on, or restore write access to, the file system that holds "
                           "\"%s\" in the data directory. Generation resumes by itself once a write "
                           "succeeds.",

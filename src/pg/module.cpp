@@ -8,6 +8,7 @@
  */
 #include "pg_headers.h"
 
+#include "own_floor.h"
 #include "reservation_wal.h"
 #include "reservation_worker.h"
 #include "settings.h"
@@ -29,6 +30,7 @@ void _PG_init(void) {
    * from the data directory's mode before preloaded libraries are loaded.
    */
   snowflake_state_store.SetCreateModes(pg_dir_create_mode, pg_file_create_mode);
+  snowflake_own_floor_store.SetCreateModes(pg_dir_create_mode, pg_file_create_mode);
   InstallSharedStateHooks();
   /* Also without a node id: a standby replays its primary's reservations. */
   RegisterReservationRmgr();

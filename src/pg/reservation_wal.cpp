@@ -17,6 +17,7 @@
 
 #include "../core/posix_state_store.h"
 #include "layout_time.h"
+#include "own_floor.h"
 #include "settings.h"
 #include "shared_state.h"
 
@@ -87,9 +88,10 @@ static snowflake::Status LogReservation(const snowflake::PersistedState& state) 
 namespace {
 
 /*
- * The state file first (this server's own floor, as before), then WAL (the
- * floor its standbys and its own crash recovery replay). If the WAL step
- * fails, the file already holds the higher floor, which is only safer.
+ * The state file first (this server's own floor, as before), then the
+ * own-floor file (the copy a pg_rewind leaves, own_floor.h), then WAL (the
+ * floor its standbys and its own crash recovery replay). If a later step
+ * fails, the files already hold the higher floor, which is only safer.
  */
 class WalLoggedStateStore final : public snowflake::StateStore {
  public:
@@ -100,7 +102,8 @@ class WalLoggedStateStore final : public snowflake::StateStore {
     snowflake::PersistedState own = state;
     own.system_identifier = GetSystemIdentifier();
     own.flags = 0; /* this server's own IDs; any promotion margin is inside the value */
-    const snowflake::Status saved = snowflake_state_store.Save(own);
+    snowflake::Status saved = snowflake_state_store.Save(own);
+    if (saved.ok()) saved = SaveOwnFloor(own);
     if (!saved.ok()) return saved;
     return LogReservation(own);
   }

@@ -30,10 +30,11 @@
 void RegisterReservationRmgr();
 
 /*
- * The store every renewal writes through: the state file (made durable),
- * then a WAL record, flushed, and confirmed by the synchronous standbys when
- * synchronous_standby_names names any, whatever synchronous_commit says in
- * the session. Save() returns kNotReplicated when that wait was cancelled.
+ * The store every renewal writes through: the state file and the own-floor
+ * file (own_floor.h), each made durable, then a WAL record, flushed, and
+ * confirmed by the synchronous standbys when synchronous_standby_names
+ * names any, whatever synchronous_commit says in the session. Save()
+ * returns kNotReplicated when that wait was cancelled.
  */
 extern snowflake::StateStore* snowflake_reservation_store;
 

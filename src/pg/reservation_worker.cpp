@@ -123,7 +123,8 @@ void snowflake_reservation_worker_main(Datum) {
         ereport(WARNING,
                 (errcode_for_file_access(),
                  errmsg("snowflake: could not renew the reservation: %s \"%s/%s\": %m", status.what,
-                        DataDir, snowflake_state_store.file_path()),
+                        DataDir,
+                        status.path != nullptr ? status.path : snowflake_state_store.file_path()),
                  errdetail("snowflake_next_id() fails once the current window is used up."),
                  errhint("Free space on, or restore write access to, that file system.")));
       } else if (status.ok() && failing) {

@@ -14,6 +14,7 @@
 
 #include "../core/clock.h"
 #include "../core/reservation.h"
+#include "own_floor.h"
 #include "reservation_wal.h"
 #include "settings.h"
 
@@ -29,9 +30,15 @@ snowflake::GuardedClock snowflake_clock(&snowflake_wall_clock, &snowflake_monoto
  * is made anew at a crash restart, so just before the old segment goes
  * (shmem_exit in the postmaster), RememberFloor() copies the floor out of
  * it; the next LoadStateFile() starts no lower, whatever happened to the
- * state file meanwhile (removed, replaced by an older one). Postmaster only.
+ * state file meanwhile (removed, replaced by an older one). Only a floor
+ * that came from a usable state is remembered: after a start whose state
+ * was unusable (nothing was issued), shared memory holds no floor, and
+ * remembering its zero would pass for a known floor and skip the bound of
+ * the latest checkpoint at the next start. -1: none. Postmaster only.
  */
 static int64_t remembered_floor_ms = -1;
+/* Whether the current segment's floor came from a usable state (LoadStateFile). */
+static bool floor_from_usable_state = false;
 /*
  * Likewise the etcd lease the reservation writer held: after a crash
  * restart the new writer takes it over instead of waiting for it to expire.
@@ -56,11 +63,17 @@ static void SnowflakeShmemRequest() {
   RequestNamedLWLockTranche("snowflake", 1);
 }
 
+/* The file a start-up status is about: the state file unless it names another. */
+static const char* StatusFile(const snowflake::Status& status) {
+  return status.path != nullptr ? status.path : snowflake_state_store.file_path();
+}
+
 static void MarkStateUnusable(SnowflakeShared* shared, const snowflake::Status& status) {
   shared->startup_status = StartupStatus::kStateUnusable;
   shared->state_error_code = status.code;
   shared->state_error_errno = status.sys_errno;
   strlcpy(shared->state_error_what, status.what, sizeof shared->state_error_what);
+  strlcpy(shared->state_error_file, StatusFile(status), sizeof shared->state_error_file);
 }
 
 /* Logs where IDs continue after a start whose stored floor is ahead of the clock. */
@@ -133,6 +146,9 @@ static int64_t FloorFromLatestCheckpoint() {
 
 static void RememberFloor(int, Datum arg) {
   const SnowflakeShared* shared = reinterpret_cast<const SnowflakeShared*>(DatumGetPointer(arg));
+  remembered_lease_id = shared->coordination.lease_id.load();
+  /* Decided by this process (not read from a segment a backend may have scribbled on). */
+  if (!floor_from_usable_state) return;
   const int64_t reserved = shared->generator.reserved_until_ms.load(std::memory_order_acquire);
   const int64_t last_ms =
       snowflake::LastIssuedMs(shared->generator.last_issued.load(std::memory_order_acquire));
@@ -140,7 +156,6 @@ static void RememberFloor(int, Datum arg) {
   const int64_t floor_ms = std::max(reserved, last_ms);
   if (floor_ms >= 0 && floor_ms <= snowflake::kMaxTimestampMs)
     remembered_floor_ms = std::max(remembered_floor_ms, floor_ms);
-  remembered_lease_id = shared->coordination.lease_id.load();
 }
 
 static void RememberClockGuard(int, Datum arg) {
@@ -158,6 +173,29 @@ static void RememberClockGuard(int, Datum arg) {
 }
 
 /*
+ * This server's own floor (own_floor.h), once the state file was read or
+ * created: raises *floor_ms to it (it is above the state file's when
+ * pg_rewind replaced that file with another member's), and creates the file
+ * when it is missing, with create_floor_ms.
+ */
+static snowflake::Status ApplyOwnFloor(int32_t node_id, bool assigned, int64_t create_floor_ms,
+                                       int64_t* floor_ms) {
+  int64_t own_floor_ms = -1;
+  const snowflake::Status status = LoadOwnFloor(node_id, assigned, create_floor_ms, &own_floor_ms);
+  if (status.ok() && own_floor_ms > *floor_ms) {
+    ereport(LOG,
+            (errmsg("snowflake: \"%s\" holds a lower reservation than this server's own floor "
+                    "in \"%s\"; continuing after the own floor",
+                    snowflake_state_store.file_path(), snowflake_own_floor_store.file_path()),
+             errdetail("The state file was replaced (by pg_rewind, say) after this server last "
+                       "reserved IDs; the own floor is %lld ms past it.",
+                       (long long)(own_floor_ms - *floor_ms))));
+    *floor_ms = own_floor_ms;
+  }
+  return status;
+}
+
+/*
  * Reads the floor from the state file. Runs in the postmaster, so problems
  * are logged here and turned into an ERROR for every later call; the
  * postmaster itself must not fail.
@@ -172,6 +210,10 @@ static void RememberClockGuard(int, Datum arg) {
  * else happens, so that a crash right after a promotion, before this server
  * reserved anything of its own, still adds the promotion margin at the next
  * start (the signal files are gone by then).
+ *
+ * Beside the state file, the own-floor file (own_floor.h) raises the floor
+ * to what this server reserved for its own IDs, which a pg_rewind does not
+ * take away; it is created when missing.
  */
 static void LoadStateFile(SnowflakeShared* shared) {
   const int32_t node_id = node_id_setting;
@@ -234,6 +276,7 @@ static void LoadStateFile(SnowflakeShared* shared) {
                     snowflake_state_store.file_path()),
              errhint("Find out what removed it; a state directory must survive as long as the "
                      "data directory.")));
+    status = ApplyOwnFloor(node_id, assigned, floor_ms, &floor_ms);
     condition = ClassifyStartLead(floor_ms, &borrowing_event);
   } else if (status.ok() && created) {
     /*
@@ -242,6 +285,8 @@ static void LoadStateFile(SnowflakeShared* shared) {
      * bound, so the new file starts there.
      */
     floor_ms = persisted.reserved_until_ms;
+    /* The bound is not a reservation of this server's own IDs. */
+    status = ApplyOwnFloor(node_id, assigned, 0, &floor_ms);
     ereport(LOG, (errmsg("snowflake: created \"%s\"; no state was found, so this is the first "
                          "start of snowflake on this server, or its state directory was lost",
                          snowflake_state_store.file_path()),
@@ -295,6 +340,10 @@ static void LoadStateFile(SnowflakeShared* shared) {
        */
       const bool own_file = !(persisted.flags & snowflake::kStateReplayed) && !archive_recovery;
       if (assigned && own_file) preferred_node_id = persisted.node_id;
+      if (status.ok())
+        status = ApplyOwnFloor(
+            node_id, assigned,
+            own_file && (assigned || persisted.node_id == node_id) ? floor_ms : 0, &floor_ms);
       if (status.ok() && own_file && !assigned && persisted.node_id != node_id)
         ereport(WARNING,
                 (errmsg("snowflake: state file \"%s\" was written with node id %d, now running "
@@ -323,14 +372,15 @@ static void LoadStateFile(SnowflakeShared* shared) {
   if (!status.ok()) {
     MarkStateUnusable(shared, status);
     errno = status.sys_errno;
-    ereport(WARNING,
-            (errmsg("snowflake: cannot use state file \"%s\": %s%s%s",
-                    snowflake_state_store.file_path(), status.what, status.sys_errno ? ": " : "",
-                    status.sys_errno ? strerror(status.sys_errno) : ""),
-             errhint("snowflake_next_id() raises an error until this is repaired; follow "
-                     "\"A lost or damaged state file\" in docs/backup-restore.md.")));
+    ereport(WARNING, (errmsg("snowflake: cannot use state file \"%s\": %s%s%s", StatusFile(status),
+                             status.what, status.sys_errno ? ": " : "",
+                             status.sys_errno ? strerror(status.sys_errno) : ""),
+                      errhint("snowflake_next_id() raises an error until this is repaired; follow "
+                              "\"A lost or damaged state file\" in docs/backup-restore.md.")));
   }
 
+  /* A failed load leaves floor_ms at -1, or at a floor nothing was issued from. */
+  floor_from_usable_state = use_state && status.ok() && floor_ms >= 0;
   snowflake::InitGeneratorState(&shared->generator, node_id, floor_ms, condition);
   InitCoordinationShared(&shared->coordination, preferred_node_id, remembered_lease_id);
   shared->promotion_pending = promotion_pending;

@@ -60,6 +60,7 @@ struct SnowflakeShared {
   snowflake::StatusCode state_error_code;
   int state_error_errno;
   char state_error_what[128];
+  char state_error_file[64]; /* relative to the data directory */
 };
 
 /* NULL unless the library was loaded through shared_preload_libraries. */

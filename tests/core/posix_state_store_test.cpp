@@ -2,6 +2,7 @@
 // fresh temporary directory per test.
 #include "posix_state_store.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -159,6 +160,31 @@ TEST_F(PosixStateStoreTest, SaveReplacesAndLeavesNoTemporaryFile) {
   ASSERT_EQ(::stat(StatePath().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u) << "the state file is private";
   EXPECT_EQ(st.st_size, static_cast<off_t>(kStateFileSize));
+}
+
+TEST_F(PosixStateStoreTest, TwoFileNamesShareADirectoryApart) {
+  MakeDir();
+  PosixStateStore state(dir_.c_str());
+  PosixStateStore own(dir_.c_str(), "own_floor.PG_VERSION");
+  EXPECT_EQ(std::string(own.file_path()), dir_ + "/own_floor.PG_VERSION");
+  ASSERT_TRUE(state.Save(PersistedState{7, 1000}).ok());
+  ASSERT_TRUE(own.Save(PersistedState{7, 2000}).ok());
+  ASSERT_TRUE(state.Save(PersistedState{8, 1500}).ok());
+
+  PersistedState out{-5, -5};
+  ASSERT_TRUE(own.Load(&out).ok());
+  EXPECT_EQ(out.node_id, 7) << "a save of the other file leaves this one as it was";
+  EXPECT_EQ(out.reserved_until_ms, 2000);
+  ASSERT_TRUE(state.Load(&out).ok());
+  EXPECT_EQ(out.node_id, 8);
+  EXPECT_EQ(out.reserved_until_ms, 1500);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"own_floor.PG_VERSION", "state"}))
+      << "no temporary file is left behind";
 }
 
 TEST_F(PosixStateStoreTest, SaveOverAStaleTemporaryFile) {

@@ -322,8 +322,8 @@ sub async_failover
 }
 
 # ---------------------------------------------------------------------------
-# 4. Crash recovery replays reservations: a state file older than the WAL
-#    (restored from a backup, say) does not lower the floor, even with the
+# 4. Crash recovery replays reservations: state files older than the WAL
+#    (restored from a backup, say) do not lower the floor, even with the
 #    clock set back 5 s.
 # 5. pg_walinspect describes the records.
 # ---------------------------------------------------------------------------
@@ -334,7 +334,11 @@ start_node($crash, clock_file => $clock_file);
 $crash->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 $crash->safe_psql('postgres', 'CHECKPOINT');
 my $lsn_before = $crash->safe_psql('postgres', 'SELECT pg_current_wal_lsn()');
+# Both state files as they were then (the own-floor file too, which holds
+# this server's own reservations, src/pg/own_floor.h): only WAL has the later.
+my $own_floor_file = own_floor_file($crash);
 my $older_file = read_raw(state_file($crash));
+my $older_own = read_raw($own_floor_file);
 my @issued;
 for (1 .. 4)
 {
@@ -357,9 +361,12 @@ cmp_ok($last_reserved, '>=', id_ms(max_of(@issued)),
 	'the last record covers every ID issued');
 
 kill9_postmaster($crash);
-open my $fh, '>:raw', state_file($crash) or die $!;
-print $fh $older_file;
-close $fh;
+for ([ state_file($crash), $older_file ], [ $own_floor_file, $older_own ])
+{
+	open my $fh, '>:raw', $_->[0] or die "$_->[0]: $!";
+	print $fh $_->[1];
+	close $fh;
+}
 write_clock_file($clock_file, '-5');
 start_node($crash, clock_file => $clock_file);
 wait_server_clock_offset($crash, -5);

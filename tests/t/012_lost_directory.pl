@@ -8,6 +8,11 @@
 # loaded machine 5 s of lead can be gone before the crash), the directory
 # removed, one backend killed with kill -9; the next ID after the crash
 # restart must be above every earlier one.
+#
+# Then: a state file replaced by an older copy while the server ran; a cold
+# start without a state directory; and a crash restart after a start whose
+# state was unusable (issue 20, item 2): only a floor from a usable state is
+# remembered.
 use strict;
 use warnings;
 use File::Path qw(rmtree);
@@ -34,11 +39,12 @@ wait_server_clock_offset($node, -20);
 push @before, next_ids($node, 50_000);
 cmp_ok(snowflake_status($node)->{clock_drift_ms}, '>', 3000, 'IDs run ahead of the clock');
 
-# kill -9 of one server process, then waits for the crash restart to finish.
-# Without a PID, the process killed is a backend started for the purpose.
+# kill -9 of one server process of $node, then waits for the crash restart
+# to finish. Without a PID, the process killed is a backend started for the
+# purpose.
 sub crash_restart
 {
-	my ($pid) = @_;
+	my ($node, $pid) = @_;
 	my $log_offset = log_size($node);
 	my $h;
 	if (!defined $pid)
@@ -73,7 +79,7 @@ sub crash_restart
 $node->safe_psql('postgres', 'CHECKPOINT');
 rmtree($node->data_dir . '/pg_snowflake');
 ok(!-e $node->data_dir . '/pg_snowflake', 'the state directory is gone');
-my $offset = crash_restart();
+my $offset = crash_restart($node);
 my @after = next_ids($node, 1000);
 cmp_ok(min_of(@after), '>', max_of(@before),
 	'after the crash restart, IDs continue above every earlier one');
@@ -91,7 +97,11 @@ my $clock_offset = log_size($node);
 write_clock_file($clock_file, '+0');
 wait_server_clock_offset($node, 0);
 next_ids($node, 1000);
+# The own-floor file (src/pg/own_floor.h) is a copy as old as the state
+# file's, so that only the postmaster's memory can keep the floor.
+my $own_floor_file = own_floor_file($node);
 my $older = read_raw(state_file($node));
+my $older_own = read_raw($own_floor_file);
 push @after, next_ids($node, 50_000);
 sleep 2;
 push @after, next_ids($node, 50_000);
@@ -107,11 +117,15 @@ $node->safe_psql('postgres', 'CHECKPOINT');
 my $writer = reservation_writer_pid($node);
 ok(defined $writer, 'the reservation writer runs');
 stop_processes($writer) or die "the reservation writer did not stop";
-open my $fh, '>:raw', state_file($node) or die $!;
-print $fh $older;
-close $fh;
+for ([ state_file($node), $older ], [ $own_floor_file, $older_own ])
+{
+	open my $fh, '>:raw', $_->[0] or die "$_->[0]: $!";
+	print $fh $_->[1];
+	close $fh;
+}
 is(read_raw(state_file($node)), $older, 'the state file is the older copy when the server crashes');
-$offset = crash_restart($writer);
+is(read_raw($own_floor_file), $older_own, 'and so is the own-floor file');
+$offset = crash_restart($node, $writer);
 my @last = next_ids($node, 1000);
 cmp_ok(min_of(@last), '>', max_of(@after),
 	'an older state file at a crash restart does not lower the floor');
@@ -145,5 +159,46 @@ cmp_ok(min_of(@cold_after), '>', max_of(@cold_before),
 ok(count_in_log($cold, qr/no state was found/, $offset), 'the server log says no state was found');
 like(snowflake_status($cold)->{state}, qr/^ready$/, 'and it is ready');
 $cold->stop;
+
+# A crash restart after a start whose state was unusable (issue 20, item 2):
+# that start issued nothing and held no floor, so there is none to remember;
+# with the state directory moved aside while it ran, the crash restart is a
+# start without state, bounded by the latest checkpoint, not a restart from
+# a floor of 0. The sequence of the issue: IDs issued, the server stopped,
+# its state file overwritten with random bytes, the server started with its
+# clock 30 s behind (calls refused), the directory moved aside, a backend
+# killed. No checkpoint runs in between: the latest is the shutdown's.
+my $unusable = snowflake_node('unusable_start', 14,
+	"restart_after_crash = on\nsnowflake.max_clock_drift = '60s'\n");
+start_node($unusable);
+$unusable->safe_psql('postgres', 'CREATE EXTENSION snowflake');
+# As above: the bound assumes IDs within the window of the clock at the
+# checkpoint, and a first start continues past initdb's checkpoint.
+$unusable->poll_query_until('postgres',
+	'SELECT snowflake_next_id() > 0 AND clock_drift_ms = 0 FROM snowflake_status()')
+  or die 'IDs did not catch up with the clock';
+my @unusable_before = next_ids($unusable, 50_000);
+$unusable->stop;
+open my $random, '>:raw', state_file($unusable) or die $!;
+print $random pack('C*', map { int(rand(256)) } 1 .. 40);
+close $random;
+start_node($unusable, clock => '-30');
+cmp_ok(wait_server_clock_offset($unusable, -30), '<', -27, 'the clock is 30 s behind');
+my ($ret, $stdout, $stderr) = try_next_id($unusable);
+like($stderr, qr/ERROR:  XX001: snowflake state file "pg_snowflake\/state" is corrupt/,
+	'with the state file overwritten, calls are refused');
+rename($unusable->data_dir . '/pg_snowflake', $unusable->data_dir . '/pg_snowflake.damaged')
+  or die "cannot move the state directory aside: $!";
+$offset = crash_restart($unusable);
+my @unusable_after = next_ids($unusable, 1000);
+note sprintf('the first ID after the crash restart is %d ms after the earlier maximum',
+	id_ms(min_of(@unusable_after)) - id_ms(max_of(@unusable_before)));
+cmp_ok(min_of(@unusable_after), '>', max_of(@unusable_before),
+	'after the crash restart, IDs continue above every ID issued before the unusable start');
+ok(count_in_log($unusable, qr/no state was found/, $offset),
+	'the crash restart starts without state, past the latest checkpoint');
+ok(!count_in_log($unusable, qr/recreated it with the reservation this server held/, $offset),
+	'not from a floor remembered from the unusable start');
+$unusable->stop;
 
 done_testing();

@@ -36,6 +36,8 @@ for my $case ([ 'group', ['-g'], '0750', '0640' ], [ 'owner', [], '0700', '0600'
 	is(mode_of("$data/pg_snowflake"), $dir_mode, "$label: pg_snowflake/ is $dir_mode");
 	is(mode_of("$data/pg_snowflake/state"), $file_mode,
 		"$label: the state file written at the first start is $file_mode");
+	is(mode_of("$data/pg_snowflake/own_floor.PG_VERSION"), $file_mode,
+		"$label: so is the own-floor file");
 
 	# A renewal writes state.tmp and renames it over the file.
 	my $writes = snowflake_status($node)->{reservation_writes};
@@ -44,6 +46,8 @@ for my $case ([ 'group', ['-g'], '0750', '0640' ], [ 'owner', [], '0700', '0600'
 		"$label: a reservation was written");
 	is(mode_of("$data/pg_snowflake/state"), $file_mode,
 		"$label: the state file written by a renewal is $file_mode");
+	is(mode_of("$data/pg_snowflake/own_floor.PG_VERSION"), $file_mode,
+		"$label: so is the own-floor file");
 	$node->stop;
 }
 

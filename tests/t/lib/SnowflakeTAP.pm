@@ -41,6 +41,7 @@ our @EXPORT = qw(
   kept_duplicates
   id_ms
   state_file
+  own_floor_file
   read_state_file
   system_identifier
   postmaster_children
@@ -266,13 +267,21 @@ sub state_file
 	return $node->data_dir . '/pg_snowflake/state';
 }
 
-# The state file of $node (or the file at the path $node): { bytes, magic,
-# version, node_id, flags, reserved_until_ms, system_identifier }, or undef
-# when it does not exist.
-sub read_state_file
+# The own-floor file (src/pg/own_floor.h): this server's own floor, in the
+# state file's format, kept by pg_rewind.
+sub own_floor_file
 {
 	my ($node) = @_;
-	my $path = ref $node ? state_file($node) : $node;
+	return $node->data_dir . '/pg_snowflake/own_floor.PG_VERSION';
+}
+
+# The state file of $node (or another file in its format at $path, or the
+# file at the path $node): { bytes, magic, version, node_id, flags,
+# reserved_until_ms, system_identifier }, or undef when it does not exist.
+sub read_state_file
+{
+	my ($node, $path) = @_;
+	$path //= ref $node ? state_file($node) : $node;
 	return undef unless -e $path;
 	open my $fh, '<:raw', $path or return { error => "$!" };
 	local $/;
