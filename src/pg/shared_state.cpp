@@ -317,6 +317,18 @@ static void LoadStateFile(SnowflakeShared* shared) {
                                         "it was written by another database cluster");
     } else if (status.ok()) {
       floor_ms = persisted.reserved_until_ms;
+      /*
+       * Format 1 (snowflake 1.0) names no cluster, so a copy from another
+       * cluster cannot be told from this cluster's own file: it is taken as
+       * ours (pg_upgrade from a 1.0 server needs exactly that), and the first
+       * reservation rewrites it in format 2. Said once, for the DBA.
+       */
+      if (persisted.system_identifier == 0)
+        ereport(LOG, (errmsg("snowflake: state file \"%s\" is in format 1 (snowflake 1.0), which "
+                             "names no database cluster; it is taken as this cluster's own",
+                             snowflake_state_store.file_path()),
+                      errdetail("The next reservation rewrites it in format 2, with this "
+                                "cluster's system identifier.")));
       if (remembered_floor_ms > floor_ms) {
         /* A crash restart with a state file older than what this server held. */
         ereport(WARNING, (errmsg("snowflake: state file \"%s\" holds an older reservation than "

@@ -395,6 +395,27 @@ $crash->stop;
 	ok(count_in_log($foreign, qr/system identifier \d+, this one is \d+/),
 		'the server log names both system identifiers');
 	$foreign->stop;
+
+	# 6b. The same file in format 1 (snowflake 1.0) names no cluster: the
+	# documented limit is that it is taken as this cluster's own (as
+	# pg_upgrade from 1.0 needs), said in the log, and rewritten in format 2.
+	my $v2 = read_state_file($crash);
+	my $head = pack('V V l< V q<', $v2->{magic}, 1, $v2->{node_id}, 0, $v2->{reserved_until_ms});
+	open $out, '>:raw', state_file($foreign) or die $!;
+	print $out $head . pack('V V', crc32c($head), 0);
+	close $out;
+	my $offset = log_size($foreign);
+	$foreign->start;
+	($ret, $stdout, $stderr) = try_next_id($foreign);
+	is($ret, 0, 'format 1: the file is taken (it cannot be told from this cluster\'s own)')
+	  or diag $stderr;
+	cmp_ok(id_ms($stdout), '>', $v2->{reserved_until_ms}, 'and IDs continue above its floor');
+	ok(count_in_log($foreign, qr/LOG:  snowflake: state file ".*" is in format 1 \(snowflake 1\.0\), which names no database cluster; it is taken as this cluster's own/, $offset),
+		'the server log says so');
+	is(read_state_file($foreign)->{version}, 2, 'the next reservation rewrote it in format 2');
+	is(read_state_file($foreign)->{system_identifier}, system_identifier($foreign),
+		'with this cluster\'s system identifier');
+	$foreign->stop;
 }
 
 # ---------------------------------------------------------------------------

@@ -53,6 +53,7 @@ our @EXPORT = qw(
   count_in_log
   max_of
   read_raw
+  crc32c
   min_of
   strictly_increasing
   start_client
@@ -421,6 +422,19 @@ sub count_in_log
 	my $log = slurp_file($node->logfile, $offset // 0);
 	my $n = () = $log =~ /$regex/g;
 	return $n;
+}
+
+# CRC-32C (Castagnoli, reflected) of $data, as the state file's checksum.
+sub crc32c
+{
+	my ($data) = @_;
+	my $crc = 0xFFFFFFFF;
+	for my $byte (unpack 'C*', $data)
+	{
+		$crc ^= $byte;
+		$crc = ($crc >> 1) ^ (($crc & 1) ? 0x82F63B78 : 0) for 1 .. 8;
+	}
+	return $crc ^ 0xFFFFFFFF;
 }
 
 sub max_of
