@@ -74,6 +74,7 @@ struct ClaimOutcome {
   int64_t high_water_ms = -1;  // kOk: its high-water mark when claimed; -1: none yet
   HolderIdentity holder;       // kNodeIdTaken: who holds the id asked for
   int64_t holder_lease_id = 0;
+  int64_t holder_ttl_left_s = -1;  // kNodeIdTaken: its lease's TTL left; -1: unknown
 };
 
 class NodeLease {
@@ -98,6 +99,12 @@ class NodeLease {
   // answer came (it may or may not have been applied: high_water_ms() stays
   // at the last confirmed value).
   Status RaiseHighWater(int64_t ms);
+
+  // The seconds left of another holder's lease (for the log), -1 when it
+  // no longer exists.
+  Status LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) {
+    return etcd_->LeaseTimeToLive(lease_id, ttl_left_s);
+  }
 
   // Revokes the lease, which deletes the holder key (a clean shutdown: the
   // next holder need not wait for the TTL). valid_until_ms() is 0 at once.

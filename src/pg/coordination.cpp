@@ -20,6 +20,7 @@
 #include <string>
 
 #include "../core/etcd_client.h"
+#include "../core/lease_keeper.h"
 #include "../core/node_lease.h"
 #include "../core/reservation.h"
 #include "layout_time.h"
@@ -29,16 +30,7 @@
 /* The writer's objects (see the file comment). */
 static snowflake::CurlEtcdClient* writer_etcd = nullptr;
 static snowflake::NodeLease* writer_lease = nullptr;
-static int64_t writer_ttl_ms = 0;
-static int64_t next_claim_ms = 0;     /* monotonic: the next claim attempt */
-static int64_t next_keepalive_ms = 0; /* monotonic: the next keep-alive */
-/*
- * An assigned node id held by this same server's previous run (its
- * postmaster was killed): its lease expires within the TTL, so the id is
- * kept by waiting until then rather than taking another. Monotonic ms; 0:
- * not waiting.
- */
-static int64_t own_run_wait_until_ms = 0;
+static snowflake::LeaseKeeper* writer_keeper = nullptr;
 static LeaseStatus logged_status = LeaseStatus::kStarting;
 
 void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
@@ -263,7 +255,10 @@ bool BuildEtcdClientConfig(snowflake::EtcdClientConfig* config, char* error, siz
   return true;
 }
 
-static bool CreateWriterObjects(int64_t remembered_lease_id, char* error, size_t size) {
+static snowflake::LeaseKeeperHost* NewWriterLeaseHost(SnowflakeShared* shared);
+
+static bool CreateWriterObjects(SnowflakeShared* shared, char* error, size_t size) {
+  const int64_t remembered_lease_id = shared->coordination.lease_id.load();
   snowflake::EtcdClientConfig config;
   if (!BuildEtcdClientConfig(&config, error, size)) return false;
   if (!snowflake::EtcdGlobalInit()) {
@@ -281,11 +276,13 @@ static bool CreateWriterObjects(int64_t remembered_lease_id, char* error, size_t
   snowflake::NodeLeaseOptions options;
   options.prefix = etcd_prefix_setting;
   options.ttl_ms = int64_t{node_lease_ttl_setting_s} * 1000;
-  writer_ttl_ms = options.ttl_ms;
+  const int64_t ttl_ms = options.ttl_ms;
   writer_etcd = new snowflake::CurlEtcdClient(std::move(config));
   writer_lease = new snowflake::NodeLease(writer_etcd, &snowflake_monotonic_clock,
                                           std::move(options), std::move(self));
   if (remembered_lease_id != 0) writer_lease->AdoptLease(remembered_lease_id);
+  writer_keeper = new snowflake::LeaseKeeper(writer_lease, &shared->generator,
+                                             NewWriterLeaseHost(shared), node_id_setting, ttl_ms);
   return true;
 }
 
@@ -309,7 +306,7 @@ void CoordinationWriterStart(SnowflakeShared* shared) {
   CoordinationShared* c = &shared->coordination;
   if (!c->enabled) return;
   char error[512];
-  if (!CreateWriterObjects(c->lease_id.load(), error, sizeof error)) {
+  if (!CreateWriterObjects(shared, error, sizeof error)) {
     SetStatus(c, LeaseStatus::kEtcdError, error);
     ereport(WARNING, (errmsg("snowflake: cannot use etcd: %s", error),
                       errdetail("No node id is claimed, so no ID is issued."),
@@ -345,208 +342,142 @@ static void LogStatusChange(LeaseStatus status, int32_t node_id, const char* det
   }
 }
 
-static void LeaseLost(SnowflakeShared* shared, int32_t node_id);
+/*
+ * The reservation writer's side of the lease: the LeaseKeeper (core) decides
+ * what to send etcd and when; this host publishes what it decided to the
+ * other processes and logs it. The callbacks run inside LeaseKeeper::Step()
+ * and raise nothing above WARNING (which returns), so no ERROR longjmps
+ * over its frames.
+ */
+class WriterLeaseHost final : public snowflake::LeaseKeeperHost {
+ public:
+  explicit WriterLeaseHost(SnowflakeShared* shared) : shared_(shared) {}
 
-static void PublishFence(CoordinationShared* c) {
-  c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
-}
+  void LockRenewals() override { AcquireRenewalLock(shared_); }
+  void UnlockRenewals() override { ReleaseRenewalLock(shared_); }
 
-/* A claim succeeded: floor above the node id's high-water mark, then the id, then the fence. */
-static void AfterClaim(SnowflakeShared* shared, const snowflake::ClaimOutcome& outcome,
-                       int64_t now_ms) {
-  CoordinationShared* c = &shared->coordination;
-  snowflake::GeneratorState* gen = &shared->generator;
-  const int64_t mark = outcome.high_water_ms;
-  /*
-   * Under the renewal lock, so that no renewal grows reserved_until against
-   * the old node id's mark meanwhile. reserved_until may still be a window
-   * of another node id this server held before (an assigned id lost and
-   * replaced): no ID of the new id may use it, so the floor goes above it
-   * as well as above the new id's mark.
-   */
-  AcquireRenewalLock(shared);
-  const int64_t reserved = gen->reserved_until_ms.load();
-  const int64_t last_ms = snowflake::LastIssuedMs(gen->last_issued.load());
-  const int64_t start_after =
-      gen->node_id.load() == outcome.node_id ? mark : std::max(mark, reserved);
-  /* The first window, confirmed in etcd before it can be used. */
-  const int64_t first_window =
-      std::min(std::max({now_ms, last_ms, start_after}) + snowflake::kReserveAheadMs,
-               snowflake::kMaxTimestampMs);
-  const snowflake::Status raised = writer_lease->RaiseHighWater(first_window);
-  if (raised.code == snowflake::StatusCode::kLeaseLost) {
-    ReleaseRenewalLock(shared);
-    LeaseLost(shared, outcome.node_id);
-    return;
+  void OnClaimedLocked(const snowflake::ClaimOutcome& outcome, int64_t start_after_ms) override {
+    snowflake::SetNodeId(&shared_->generator, outcome.node_id, start_after_ms);
+    shared_->coordination.high_water_ms.store(writer_lease->high_water_ms());
   }
-  snowflake::SetNodeId(gen, outcome.node_id, start_after);
-  c->high_water_ms.store(writer_lease->high_water_ms());
-  ReleaseRenewalLock(shared);
-  c->lease_id.store(writer_lease->lease_id());
-  c->claims.fetch_add(1);
-  own_run_wait_until_ms = 0;
-  SetStatus(c, LeaseStatus::kHeld, "");
-  logged_status = LeaseStatus::kHeld;
-  next_keepalive_ms = snowflake_monotonic_clock.NowMs() + writer_ttl_ms / 3;
-  PublishFence(c);
-  ConditionVariableBroadcast(&shared->renewal_done);
-  if (mark >= 0)
-    ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; IDs continue after its "
-                         "high-water mark %s",
-                         outcome.node_id, LayoutMsToText(mark))));
-  else
-    ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; it had no high-water mark",
-                         outcome.node_id)));
-}
 
-static void DescribeHolder(const snowflake::ClaimOutcome& outcome, bool previous_run, char* out,
-                           size_t size) {
-  const snowflake::HolderIdentity& h = outcome.holder;
-  int64_t ttl_left = -1;
-  if (outcome.holder_lease_id != 0)
-    (void)writer_etcd->LeaseTimeToLive(outcome.holder_lease_id, &ttl_left);
-  char left[64] = "";
-  if (ttl_left >= 0)
-    snprintf(left, sizeof left, "; its lease expires in %lld s unless renewed",
-             (long long)ttl_left);
-  snprintf(out, size, "%shost \"%s\", port %d, system identifier %llu, data directory \"%s\"%s",
-           previous_run ? "this server's previous run (killed without releasing it): " : "",
-           h.host.c_str(), h.port, (unsigned long long)h.system_identifier,
-           h.data_directory.c_str(), left);
-}
+  void OnClaimed(const snowflake::ClaimOutcome& outcome) override {
+    CoordinationShared* c = &shared_->coordination;
+    c->lease_id.store(writer_lease->lease_id());
+    c->claims.fetch_add(1);
+    SetStatus(c, LeaseStatus::kHeld, "");
+    logged_status = LeaseStatus::kHeld;
+    PublishFence(c);
+    ConditionVariableBroadcast(&shared_->renewal_done);
+    const int64_t mark = outcome.high_water_ms;
+    if (mark >= 0)
+      ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; IDs continue after its "
+                           "high-water mark %s",
+                           outcome.node_id, LayoutMsToText(mark))));
+    else
+      ereport(LOG, (errmsg("snowflake: holding node id %d in etcd; it had no high-water mark",
+                           outcome.node_id)));
+  }
 
-static void TryClaim(SnowflakeShared* shared, int64_t now_ms, int64_t mono_ms) {
-  CoordinationShared* c = &shared->coordination;
-  const int32_t fixed = node_id_setting;
-  const int32_t current = shared->generator.node_id.load();
-  const int32_t preferred =
-      snowflake::IsValidNodeId(current) ? current : c->preferred_node_id.load();
-  snowflake::ClaimOutcome outcome;
-  snowflake::Status status;
-  bool previous_run = false;
-  if (fixed != kNodeIdUnset) {
-    status = writer_lease->Claim(fixed, -1, &outcome);
-    previous_run = status.code == snowflake::StatusCode::kNodeIdTaken &&
-                   snowflake::SameServer(outcome.holder, writer_lease->self());
-  } else if (preferred >= 0 && (own_run_wait_until_ms == 0 || mono_ms < own_run_wait_until_ms)) {
-    status = writer_lease->Claim(preferred, -1, &outcome);
-    if (status.code == snowflake::StatusCode::kNodeIdTaken) {
-      previous_run = snowflake::SameServer(outcome.holder, writer_lease->self());
-      if (previous_run && own_run_wait_until_ms == 0)
-        own_run_wait_until_ms = mono_ms + writer_ttl_ms + 1000;
-      if (!previous_run) status = writer_lease->Claim(-1, -1, &outcome);
+  void OnClaimFailed(const snowflake::Status& status, const snowflake::ClaimOutcome& outcome,
+                     bool previous_run) override {
+    CoordinationShared* c = &shared_->coordination;
+    char detail[sizeof c->detail];
+    switch (status.code) {
+      case snowflake::StatusCode::kNodeIdTaken:
+        DescribeHolder(outcome, previous_run, detail, sizeof detail);
+        c->taken_node_id.store(outcome.node_id);
+        SetStatus(c, LeaseStatus::kTaken, detail);
+        LogStatusChange(LeaseStatus::kTaken, outcome.node_id, detail);
+        return;
+      case snowflake::StatusCode::kNoFreeNodeId:
+        SetStatus(c, LeaseStatus::kNoFreeNodeId, status.what);
+        LogStatusChange(LeaseStatus::kNoFreeNodeId, -1, status.what);
+        return;
+      case snowflake::StatusCode::kEtcdError:
+        snprintf(detail, sizeof detail, "%s: %s", status.what,
+                 writer_etcd->LastErrorDetail().c_str());
+        SetStatus(c, LeaseStatus::kEtcdError, detail);
+        LogStatusChange(LeaseStatus::kEtcdError, -1, detail);
+        return;
+      default:
+        snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
+        SetStatus(c, LeaseStatus::kUnavailable, detail);
+        LogStatusChange(LeaseStatus::kUnavailable, -1, detail);
+        return;
     }
-  } else {
-    status = writer_lease->Claim(-1, preferred, &outcome);
   }
 
-  char detail[sizeof c->detail];
-  if (status.ok()) {
-    AfterClaim(shared, outcome, now_ms);
-    return;
+  /* The lease is gone: stop at once (the keeper claims again right away). */
+  void OnLeaseLost(int32_t node_id) override {
+    CoordinationShared* c = &shared_->coordination;
+    c->valid_until_ms.store(0, std::memory_order_release);
+    /* No reservation against the lost node id's mark any more (under the lock: see the keeper's
+       AfterClaim). */
+    AcquireRenewalLock(shared_);
+    c->high_water_ms.store(-1);
+    ReleaseRenewalLock(shared_);
+    c->leases_lost.fetch_add(1);
+    SetStatus(c, LeaseStatus::kStarting, "the lease on the node id was lost; claiming it again");
+    logged_status = LeaseStatus::kStarting;
+    ereport(WARNING, (errmsg("snowflake: lost the etcd lease on node id %d; not issuing until it "
+                             "is claimed again",
+                             node_id)));
   }
-  next_claim_ms = mono_ms + std::min<int64_t>(1000, writer_ttl_ms / 3);
-  switch (status.code) {
-    case snowflake::StatusCode::kNodeIdTaken:
-      DescribeHolder(outcome, previous_run, detail, sizeof detail);
-      c->taken_node_id.store(outcome.node_id);
-      SetStatus(c, LeaseStatus::kTaken, detail);
-      LogStatusChange(LeaseStatus::kTaken, outcome.node_id, detail);
-      return;
-    case snowflake::StatusCode::kNoFreeNodeId:
-      SetStatus(c, LeaseStatus::kNoFreeNodeId, status.what);
-      LogStatusChange(LeaseStatus::kNoFreeNodeId, -1, status.what);
-      return;
-    case snowflake::StatusCode::kEtcdError:
-      snprintf(detail, sizeof detail, "%s: %s", status.what,
-               writer_etcd->LastErrorDetail().c_str());
-      SetStatus(c, LeaseStatus::kEtcdError, detail);
-      LogStatusChange(LeaseStatus::kEtcdError, -1, detail);
-      return;
-    default:
-      snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
-      SetStatus(c, LeaseStatus::kUnavailable, detail);
-      LogStatusChange(LeaseStatus::kUnavailable, -1, detail);
-      return;
-  }
-}
 
-/* The lease is gone: stop at once, and claim again right away. */
-static void LeaseLost(SnowflakeShared* shared, int32_t node_id) {
-  CoordinationShared* c = &shared->coordination;
-  c->valid_until_ms.store(0, std::memory_order_release);
-  /* No reservation against the lost node id's mark any more (under the lock: see AfterClaim). */
-  AcquireRenewalLock(shared);
-  c->high_water_ms.store(-1);
-  ReleaseRenewalLock(shared);
-  c->leases_lost.fetch_add(1);
-  SetStatus(c, LeaseStatus::kStarting, "the lease on the node id was lost; claiming it again");
-  logged_status = LeaseStatus::kStarting;
-  next_claim_ms = 0;
-  ereport(WARNING, (errmsg("snowflake: lost the etcd lease on node id %d; not issuing until it "
-                           "is claimed again",
-                           node_id)));
-}
-
-static void HandleRoundFailure(SnowflakeShared* shared, const snowflake::Status& status,
-                               int32_t node_id) {
-  if (status.code == snowflake::StatusCode::kLeaseLost) {
-    LeaseLost(shared, node_id);
-    return;
+  void OnRoundFailed(const snowflake::Status&, int32_t node_id) override {
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
+    SetStatus(&shared_->coordination, LeaseStatus::kUnavailable, detail);
+    LogStatusChange(LeaseStatus::kUnavailable, node_id, detail);
   }
-  char detail[512];
-  snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());
-  SetStatus(&shared->coordination, LeaseStatus::kUnavailable, detail);
-  LogStatusChange(LeaseStatus::kUnavailable, node_id, detail);
+
+  void OnKeptAlive(int32_t node_id) override {
+    if (logged_status != LeaseStatus::kHeld) {
+      ereport(LOG, (errmsg("snowflake: etcd answers again; holding node id %d", node_id)));
+      logged_status = LeaseStatus::kHeld;
+    }
+    SetStatus(&shared_->coordination, LeaseStatus::kHeld, "");
+  }
+
+  void OnHighWaterRaised() override {
+    shared_->coordination.high_water_ms.store(writer_lease->high_water_ms());
+    ConditionVariableBroadcast(&shared_->renewal_done);
+  }
+
+ private:
+  static void PublishFence(CoordinationShared* c) {
+    c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
+  }
+
+  static void DescribeHolder(const snowflake::ClaimOutcome& outcome, bool previous_run, char* out,
+                             size_t size) {
+    const snowflake::HolderIdentity& h = outcome.holder;
+    char left[64] = "";
+    if (outcome.holder_ttl_left_s >= 0)
+      snprintf(left, sizeof left, "; its lease expires in %lld s unless renewed",
+               (long long)outcome.holder_ttl_left_s);
+    snprintf(out, size, "%shost \"%s\", port %d, system identifier %llu, data directory \"%s\"%s",
+             previous_run ? "this server's previous run (killed without releasing it): " : "",
+             h.host.c_str(), h.port, (unsigned long long)h.system_identifier,
+             h.data_directory.c_str(), left);
+  }
+
+  SnowflakeShared* shared_;
+};
+
+static snowflake::LeaseKeeperHost* NewWriterLeaseHost(SnowflakeShared* shared) {
+  return new WriterLeaseHost(shared);
 }
 
 void CoordinationWriterStep(SnowflakeShared* shared, int64_t now_ms) {
   CoordinationShared* c = &shared->coordination;
-  if (!c->enabled || writer_lease == nullptr) return;
-  const int64_t mono_ms = snowflake_monotonic_clock.NowMs();
-  if (!writer_lease->held()) {
-    if (mono_ms >= next_claim_ms) TryClaim(shared, now_ms, mono_ms);
-    PublishFence(c);
-    return;
-  }
-
-  const int32_t node_id = writer_lease->node_id();
-  if (mono_ms >= next_keepalive_ms) {
-    const snowflake::Status status = writer_lease->KeepAlive();
-    if (status.ok()) {
-      next_keepalive_ms = mono_ms + writer_ttl_ms / 3;
-      if (logged_status != LeaseStatus::kHeld) {
-        ereport(LOG, (errmsg("snowflake: etcd answers again; holding node id %d", node_id)));
-        logged_status = LeaseStatus::kHeld;
-      }
-      SetStatus(c, LeaseStatus::kHeld, "");
-    } else {
-      /* Sooner than a full interval: the fence is running out. */
-      next_keepalive_ms = mono_ms + std::min<int64_t>(500, writer_ttl_ms / 10);
-      HandleRoundFailure(shared, status, node_id);
-    }
-  }
-
-  /* The high-water mark: ahead of what the writer is about to reserve, or a caller needs. */
-  if (writer_lease->held()) {
-    const snowflake::GeneratorState& gen = shared->generator;
-    const int64_t last_ms = snowflake::LastIssuedMs(gen.last_issued.load());
-    const int64_t start_ms = snowflake::LastIssuedMs(gen.start_last_issued.load());
-    const int64_t wanted = c->high_water_wanted_ms.load();
-    int64_t target = -1;
-    if (wanted > writer_lease->high_water_ms())
-      target = snowflake::ReservationTarget(now_ms, last_ms, wanted, start_ms);
-    else if (snowflake::ShouldRenewAhead(gen, now_ms))
-      target = snowflake::ReservationTarget(now_ms, last_ms, -1, start_ms);
-    if (target > writer_lease->high_water_ms()) {
-      const snowflake::Status status = writer_lease->RaiseHighWater(target);
-      if (status.ok()) {
-        c->high_water_ms.store(writer_lease->high_water_ms());
-        ConditionVariableBroadcast(&shared->renewal_done);
-      } else {
-        HandleRoundFailure(shared, status, node_id);
-      }
-    }
-  }
-  PublishFence(c);
+  if (!c->enabled || writer_keeper == nullptr) return;
+  snowflake::LeaseKeeperInput input;
+  input.now_ms = now_ms;
+  input.monotonic_ms = snowflake_monotonic_clock.NowMs();
+  input.wanted_high_water_ms = c->high_water_wanted_ms.load();
+  input.preferred_node_id = c->preferred_node_id.load();
+  writer_keeper->Step(input);
+  c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
 }

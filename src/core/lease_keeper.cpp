@@ -1,0 +1,138 @@
+// lease_keeper.cpp: the holder's schedule and choices. See lease_keeper.h.
+#include "lease_keeper.h"
+
+#include <algorithm>
+
+#include "reservation.h"
+
+namespace snowflake {
+
+LeaseKeeper::LeaseKeeper(NodeLease* lease, GeneratorState* generator, LeaseKeeperHost* host,
+                         int32_t fixed_node_id, int64_t ttl_ms)
+    : lease_(lease),
+      generator_(generator),
+      host_(host),
+      fixed_node_id_(fixed_node_id),
+      ttl_ms_(ttl_ms) {}
+
+void LeaseKeeper::Step(const LeaseKeeperInput& input) {
+  if (!lease_->held()) {
+    if (input.monotonic_ms >= next_claim_ms_) Claim(input);
+    return;
+  }
+  KeepAliveIfDue(input.monotonic_ms);
+  if (lease_->held()) RaiseHighWaterIfNeeded(input);
+}
+
+int64_t LeaseKeeper::next_due_ms() const {
+  return lease_->held() ? next_keepalive_ms_ : next_claim_ms_;
+}
+
+void LeaseKeeper::Claim(const LeaseKeeperInput& input) {
+  const int32_t current = generator_->node_id.load();
+  const int32_t preferred = IsValidNodeId(current) ? current : input.preferred_node_id;
+  ClaimOutcome outcome;
+  Status status;
+  bool previous_run = false;
+  if (fixed_node_id_ >= 0) {
+    status = lease_->Claim(fixed_node_id_, -1, &outcome);
+    previous_run =
+        status.code == StatusCode::kNodeIdTaken && SameServer(outcome.holder, lease_->self());
+  } else if (preferred >= 0 &&
+             (own_run_wait_until_ms_ == 0 || input.monotonic_ms < own_run_wait_until_ms_)) {
+    status = lease_->Claim(preferred, -1, &outcome);
+    if (status.code == StatusCode::kNodeIdTaken) {
+      previous_run = SameServer(outcome.holder, lease_->self());
+      if (previous_run && own_run_wait_until_ms_ == 0)
+        own_run_wait_until_ms_ = input.monotonic_ms + ttl_ms_ + 1000;
+      if (!previous_run) status = lease_->Claim(-1, -1, &outcome);
+    }
+  } else {
+    status = lease_->Claim(-1, preferred, &outcome);
+  }
+
+  if (status.ok()) {
+    AfterClaim(outcome, input);
+    return;
+  }
+  next_claim_ms_ = input.monotonic_ms + std::min<int64_t>(1000, ttl_ms_ / 3);
+  if (status.code == StatusCode::kNodeIdTaken && outcome.holder_lease_id != 0)
+    (void)lease_->LeaseTimeToLive(outcome.holder_lease_id, &outcome.holder_ttl_left_s);
+  host_->OnClaimFailed(status, outcome, previous_run);
+}
+
+// A claim succeeded: the floor above the node id's high-water mark, then
+// the id, then (the host) the fence.
+void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput& input) {
+  // Under the renewal lock, so that no renewal grows reserved_until against
+  // the old node id's mark meanwhile. reserved_until may still be a window
+  // of another node id this server held before (an assigned id lost and
+  // replaced): no ID of the new id may use it, so the floor goes above it
+  // as well as above the new id's mark.
+  host_->LockRenewals();
+  const int64_t mark = outcome.high_water_ms;
+  const int64_t reserved = generator_->reserved_until_ms.load();
+  const int64_t last_ms = LastIssuedMs(generator_->last_issued.load());
+  const int64_t start_after =
+      generator_->node_id.load() == outcome.node_id ? mark : std::max(mark, reserved);
+  // The first window, confirmed in etcd before it can be used.
+  const int64_t first_window =
+      std::min(std::max({input.now_ms, last_ms, start_after}) + kReserveAheadMs, kMaxTimestampMs);
+  const Status raised = lease_->RaiseHighWater(first_window);
+  if (raised.code == StatusCode::kLeaseLost) {
+    host_->UnlockRenewals();
+    host_->OnLeaseLost(outcome.node_id);
+    next_claim_ms_ = 0;
+    return;
+  }
+  host_->OnClaimedLocked(outcome, start_after);
+  host_->UnlockRenewals();
+  own_run_wait_until_ms_ = 0;
+  // Counted from before the claim's requests: a little early, never late.
+  next_keepalive_ms_ = input.monotonic_ms + ttl_ms_ / 3;
+  host_->OnClaimed(outcome);
+}
+
+void LeaseKeeper::KeepAliveIfDue(int64_t monotonic_ms) {
+  if (monotonic_ms < next_keepalive_ms_) return;
+  const int32_t node_id = lease_->node_id();
+  const Status status = lease_->KeepAlive();
+  if (status.ok()) {
+    next_keepalive_ms_ = monotonic_ms + ttl_ms_ / 3;
+    host_->OnKeptAlive(node_id);
+  } else {
+    // Sooner than a full interval: the fence is running out.
+    next_keepalive_ms_ = monotonic_ms + std::min<int64_t>(500, ttl_ms_ / 10);
+    RoundFailed(status, node_id);
+  }
+}
+
+// The high-water mark: ahead of what the writer is about to reserve, or of
+// what a caller needs.
+void LeaseKeeper::RaiseHighWaterIfNeeded(const LeaseKeeperInput& input) {
+  const int64_t last_ms = LastIssuedMs(generator_->last_issued.load());
+  const int64_t start_ms = LastIssuedMs(generator_->start_last_issued.load());
+  int64_t target = -1;
+  if (input.wanted_high_water_ms > lease_->high_water_ms())
+    target = ReservationTarget(input.now_ms, last_ms, input.wanted_high_water_ms, start_ms);
+  else if (ShouldRenewAhead(*generator_, input.now_ms))
+    target = ReservationTarget(input.now_ms, last_ms, -1, start_ms);
+  if (target <= lease_->high_water_ms()) return;
+  const int32_t node_id = lease_->node_id();
+  const Status status = lease_->RaiseHighWater(target);
+  if (status.ok())
+    host_->OnHighWaterRaised();
+  else
+    RoundFailed(status, node_id);
+}
+
+void LeaseKeeper::RoundFailed(const Status& status, int32_t node_id) {
+  if (status.code == StatusCode::kLeaseLost) {
+    host_->OnLeaseLost(node_id);
+    next_claim_ms_ = 0;
+    return;
+  }
+  host_->OnRoundFailed(status, node_id);
+}
+
+}  // namespace snowflake
