@@ -215,6 +215,19 @@ synchronous_commit=off, 1 client; ratio to the bigint column.
 $(bench_psql -c "SELECT bench_md('type')")
 
 $(bench_psql -c "SELECT bench_md('type_cpu')")
+
+## 11. A fleet of simulated servers on a three-member etcd (\`bench/fleet/\`)
+
+Each simulated server runs the reservation writer's lease code (the core's \`LeaseKeeper\`,
+\`NodeLease\` and etcd client, a step every 50 ms) against a real three-member etcd 3.4 on
+loopback, which shares the machine's cores; busy ones also run the core's generator and
+reservation steps. All start at once with \`snowflake.node_id\` unset (column n: the fleet's size):
+\`storm_all_held_s\` is the time until every server holds a distinct node id, \`storm_*_per_server\`
+the etcd requests each sent until then (by kind), \`storm_etcd_cpu_s\` etcd's CPU meanwhile. Then
+steady state with half the servers issuing: requests per second per busy and idle server, and
+etcd CPU per server. \`ids_duplicated\` counts IDs issued twice across the fleet (must be 0).
+
+$(bench_psql -c "SELECT bench_md('fleet')")
 MD
 }
 

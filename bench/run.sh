@@ -116,7 +116,7 @@ bench_psql -f bench/sql/setup.sql
 source bench/sections.sh
 # BENCH_SECTIONS: a subset, e.g. "sync_standby" (each section carries its own
 # baseline, so its ratios stand alone); the report marks the rest "not measured".
-for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd}; do
+for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd fleet}; do
   "bench_$section"
 done
 

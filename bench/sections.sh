@@ -29,6 +29,8 @@ if [[ $quick == 1 ]]; then
   insert_clients=(1)
   core_args=(--benchmark_repetitions=1 --benchmark_min_time=0.02)
   warmup_seconds=0
+  fleet_sizes=(32)
+  fleet_steady_s=4
 else
   pgbench_seconds=${BENCH_SECONDS:-4}
   pgbench_rounds=${BENCH_ROUNDS:-5}
@@ -40,6 +42,8 @@ else
   insert_clients=(1 2)
   core_args=(--benchmark_repetitions=5 --benchmark_min_time=0.5)
   warmup_seconds=2
+  fleet_sizes=(64 256 1024)
+  fleet_steady_s=30
 fi
 # The biggest bulk size is also the one for two concurrent sessions.
 bulk_big=${bulk_sizes[-1]}
@@ -551,4 +555,45 @@ bench_etcd() {
     sleep 0.1
   done
   wait 2>/dev/null || true
+}
+
+# 11. (issue 17) A fleet of simulated servers against a real three-member
+# etcd on loopback (bench/fleet/fleet_sim: each simulated server runs the
+# reservation writer's LeaseKeeper, NodeLease and etcd client, and the core's
+# generator when busy). Per fleet size: every server starts at once with
+# snowflake.node_id unset; the time until all hold distinct node ids, the
+# etcd requests per server that took, by kind, and etcd's CPU; then steady
+# state, half the servers issuing and half idle: requests per second per
+# server, and etcd CPU per server. Every ID a simulated server issued is
+# checked for duplicates; fleet_sim fails on one, or when not every server
+# was assigned an id within its timeout.
+bench_fleet() {
+  section_header "11. a fleet of simulated servers on a three-member etcd, sizes ${fleet_sizes[*]}" \
+    "(all start at once; then ${fleet_steady_s} s of steady state, half of them issuing)"
+  local build="$work/fleet-build" size out key value unit
+  (source "$repo/scripts/ccache.sh" &&
+    cmake -S "$repo/bench/fleet" -B "$build" -DCMAKE_CXX_COMPILER_LAUNCHER="$CCACHE_LAUNCHER" >/dev/null &&
+    cmake --build "$build" -j "$ncpu" >/dev/null) || return 1
+  for size in "${fleet_sizes[@]}"; do
+    local fleet_work
+    fleet_work=$(pg_user_dir snowflake-fleet)
+    out=$("$build/fleet_sim" --servers "$size" --steady-s "$fleet_steady_s" --busy 0.5 \
+      --timeout-s 300 --work "$fleet_work" --etcd-user "$PG_RUN_USER") || {
+      echo "$out" >&2
+      echo "fleet_sim failed at $size servers (etcd logs in $fleet_work)" >&2
+      return 1
+    }
+    rm -rf "$fleet_work"
+    while read -r key value; do
+      case $key in
+        storm_all_held_s) unit=s ;;
+        storm_etcd_cpu_s) unit="s CPU" ;;
+        steady_etcd_cpu_ms_per_server_s) unit="ms CPU/s" ;;
+        *_per_server_s) unit="requests/s" ;;
+        *_per_server) unit=requests ;;
+        *) unit=count ;;
+      esac
+      record fleet "$key" 0 "$size" 1 "$value" "$unit"
+    done <<<"$out"
+  done
 }
