@@ -5,13 +5,14 @@
 # PostgreSQL major installed there. Nothing here names a test: new sql/
 # files and tests/t/*.pl are covered as soon as make installcheck runs them.
 #
-#   suite-in-rootfs.sh MAJOR SRC RESULTS
-#     SRC      the source tree (read-only here; copied to a directory the
-#              unprivileged server user owns)
-#     RESULTS  gets one line per step, "step status seconds", and on a
-#              failure the step's log, regression.diffs and the TAP logs
+#   suite-in-rootfs.sh MAJOR SRC RESULTS [TAP_FILES]
+#     SRC        the source tree (read-only here; copied to a directory the
+#                unprivileged server user owns)
+#     RESULTS    gets one line per step, "step status seconds", and on a
+#                failure the step's log, regression.diffs and the TAP logs
+#     TAP_FILES  only these TAP files (a space-separated list; default: all)
 set -uo pipefail
-major=$1 src=$2 results=$3
+major=$1 src=$2 results=$3 tap_files=${4:-}
 
 pg_bindir=/usr/lib/postgresql/$major/bin
 export PG_CONFIG=$pg_bindir/pg_config
@@ -70,7 +71,7 @@ if step build as_user make -C "$stage" -j"$(nproc)" && step install make -C "$st
   # Several TAP files at once, as in make test (scripts/test.sh); one per
   # core, not two: make test-all-versions runs the majors side by side.
   step tap as_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" make -C "$stage" installcheck-tap \
-    PROVE_FLAGS="--timer -j$(nproc)"
+    PROVE_FLAGS="--timer -j$(nproc)" ${tap_files:+PROVE_TESTS="$tap_files"}
 fi
 
 if [[ $failed -ne 0 ]]; then

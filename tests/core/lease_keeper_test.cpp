@@ -207,48 +207,45 @@ TEST_F(LeaseKeeperTest, IssuingRaisesTheMarkAheadOfTheWindowAndACallerCanAskForM
   EXPECT_EQ(host_.events.back(), "raised");
 }
 
-TEST_F(LeaseKeeperTest, AnAssignedIdHeldByThisServersPreviousRunIsWaitedForNotReplaced) {
-  // The previous run (same host, port, system identifier, data directory)
-  // holds id 3 and was killed: its lease runs out within the TTL.
-  NodeLease previous(&etcd_, &mono_, Options(), Server("a"));
-  ClaimOutcome out;
-  ASSERT_TRUE(previous.Claim(3, -1, &out).ok());
-  NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
-  LeaseKeeper keeper = MakeKeeper(&lease, -1);
-  LeaseKeeperInput in = Input();
-  in.preferred_node_id = 3;
-  keeper.Step(in);
-  EXPECT_FALSE(lease.held()) << "waits for its own id rather than taking another";
-  EXPECT_TRUE(host_.last_previous_run);
-  // Its lease expires (no keep-alives): the id comes back to this server.
+// The previous run (same host, port, system identifier, data directory)
+// holds id 3 (it was killed, or is still alive); this run was assigned 3
+// before and asks for it first.
+class PreviousRunTest : public LeaseKeeperTest {
+ protected:
+  void SetUp() override {
+    ClaimOutcome out;
+    ASSERT_TRUE(previous_.Claim(3, -1, &out).ok());
+    StepPreferring3();
+    ASSERT_FALSE(lease_.held()) << "waits for its own id rather than taking another";
+    EXPECT_TRUE(host_.last_previous_run);
+  }
+  void StepPreferring3() {
+    LeaseKeeperInput in = Input();
+    in.preferred_node_id = 3;
+    keeper_.Step(in);
+  }
+  NodeLease previous_{&etcd_, &mono_, Options(), Server("a")};
+  NodeLease lease_{&etcd_, &mono_, Options(), Server("a")};
+  LeaseKeeper keeper_ = MakeKeeper(&lease_, -1);
+};
+
+TEST_F(PreviousRunTest, ItsIdIsWaitedForNotReplaced) {
+  // The previous run's lease expires (no keep-alives): the id comes back.
   mono_.Advance(kTtlMs + 100);
-  in = Input();
-  in.preferred_node_id = 3;
-  keeper.Step(in);
-  ASSERT_TRUE(lease.held());
-  EXPECT_EQ(lease.node_id(), 3);
+  StepPreferring3();
+  ASSERT_TRUE(lease_.held());
+  EXPECT_EQ(lease_.node_id(), 3);
 }
 
-TEST_F(LeaseKeeperTest, AfterWaitingATtlAndMoreForItsOwnIdItTakesAnother) {
-  NodeLease previous(&etcd_, &mono_, Options(), Server("a"));
-  ClaimOutcome out;
-  ASSERT_TRUE(previous.Claim(3, -1, &out).ok());
-  NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
-  LeaseKeeper keeper = MakeKeeper(&lease, -1);
-  LeaseKeeperInput in = Input();
-  in.preferred_node_id = 3;
-  keeper.Step(in);
-  ASSERT_FALSE(lease.held());
+TEST_F(PreviousRunTest, AfterATtlAndMoreItTakesAnother) {
   // The old run is still alive after all (its keep-alives go on).
   for (int64_t t = 0; t <= kTtlMs + 1000; t += 1000) {
     mono_.Advance(1000);
-    ASSERT_TRUE(previous.KeepAlive().ok());
-    in = Input();
-    in.preferred_node_id = 3;
-    keeper.Step(in);
+    ASSERT_TRUE(previous_.KeepAlive().ok());
+    StepPreferring3();
   }
-  ASSERT_TRUE(lease.held());
-  EXPECT_NE(lease.node_id(), 3);
+  ASSERT_TRUE(lease_.held());
+  EXPECT_NE(lease_.node_id(), 3);
 }
 
 }  // namespace
