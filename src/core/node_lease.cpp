@@ -261,11 +261,17 @@ Status NodeLease::KeepAlive() {
     return Status::Error(StatusCode::kLeaseLost, "the lease expired");
   }
   lease_ttl_ms_ = ttl_s * 1000;
-  valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
-  if (!held()) return Status::Ok();
+  const int64_t fence_ms = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  if (!held()) {
+    // A lease kept while waiting for a node id: a claim's fence counts
+    // from here (EnsureLease).
+    valid_until_ms_ = fence_ms;
+    return Status::Ok();
+  }
   // The lease lives, but is the node id still ours? Someone may have
   // deleted the holder key (by hand, or a whole prefix), and another
-  // server claimed the id since.
+  // server claimed the id since. The fence moves only once that is ruled
+  // out: a live lease proves nothing about the id.
   std::vector<EtcdKeyValue> holder;
   const Status read = etcd_->Range(HolderKey(options_.prefix, node_id_), "", &holder);
   if (!read.ok()) return read;
@@ -273,6 +279,7 @@ Status NodeLease::KeepAlive() {
     Drop();
     return Status::Error(StatusCode::kLeaseLost, "the node id's holder key is no longer ours");
   }
+  valid_until_ms_ = fence_ms;
   return Status::Ok();
 }
 
