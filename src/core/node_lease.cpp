@@ -322,7 +322,12 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
       Drop();
       return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
     }
-    // Still ours; the mark moved (only we write it while we hold the id).
+    // Still ours, but the mark is not as we last saw it. The usual writer
+    // is this holder itself (a write whose answer was lost, applied); etcd
+    // does not stop anyone else from writing the key (etcdctl, a second
+    // process on this same lease), and nothing here tells them apart. A
+    // stored mark at or above the target is taken as written; a lower one
+    // is written over in the next round, against the revision read now.
     const std::vector<EtcdKeyValue>& mark = result.ranges[1];
     int64_t stored = -1;
     if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))

@@ -294,6 +294,8 @@ static void ReleaseAtExit(int, Datum arg) {
   SnowflakeShared* shared = reinterpret_cast<SnowflakeShared*>(DatumGetPointer(arg));
   CoordinationShared* c = &shared->coordination;
   c->valid_until_ms.store(0, std::memory_order_release);
+  /* No node id is held from here on (coordination.h: why not under the lock). */
+  c->high_water_ms.store(-1);
   c->writer_latch.store(nullptr);
   if (writer_lease == nullptr) return;
   const bool held = writer_lease->held();

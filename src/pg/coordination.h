@@ -14,9 +14,15 @@
  *     until which this server may issue. The writer publishes it with
  *     release order after the node id and the floor (SetNodeId), so a caller
  *     that reads it (acquire) and finds it in the future sees both.
- *   - high_water_ms caps every reservation (RenewReservationLocked); it only
- *     grows while a node id is held, and is confirmed in etcd before it is
- *     published.
+ *   - high_water_ms caps every reservation (RenewReservationLocked): the
+ *     mark of the node id held, published only once etcd confirmed it; -1
+ *     while none is held. While one node id is held it only grows. A claim
+ *     sets it to the claimed id's mark, which may be lower than the mark of
+ *     an id held before (the floor goes above both first, AfterClaim); a
+ *     lost lease sets -1; both under the renewal lock. The writer's exit
+ *     sets -1 without it (the lock may be the one it was holding when it
+ *     was told to die): a renewal that read the old mark still stays below
+ *     it, and the next holder starts above it.
  *   - The text fields (why the lease is not held, and by whom) are written
  *     by the writer under mutex and copied out under it.
  */

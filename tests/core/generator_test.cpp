@@ -163,6 +163,44 @@ TEST_F(GeneratorTest, SetNodeIdRaisesTheFloorToTheHighWaterMarkFirst) {
   EXPECT_EQ(Decode(r.id).node_id, 8);
 }
 
+// A clock whose first read, inside the step, assigns another node id: the
+// step has loaded the old node id and last_issued by then.
+class NodeIdChangingClock final : public Clock {
+ public:
+  NodeIdChangingClock(GeneratorState* state, int32_t node_id, int64_t start_after_ms, int64_t now)
+      : state_(state), node_id_(node_id), start_after_ms_(start_after_ms), now_(now) {}
+  int64_t NowMs() override {
+    if (!changed_) {
+      changed_ = true;
+      SetNodeId(state_, node_id_, start_after_ms_);
+    }
+    return now_;
+  }
+
+ private:
+  GeneratorState* state_;
+  int32_t node_id_;
+  int64_t start_after_ms_;
+  int64_t now_;
+  bool changed_ = false;
+};
+
+// A node id assigned while a call is between its loads and its
+// compare-and-swap, with a mark below the last issued ID: the floor does not
+// move last_issued, so the stale compare-and-swap succeeds. The node id read
+// after it is what keeps the claim from being returned under the old id.
+TEST_F(GeneratorTest, ANodeIdChangedDuringTheStepIsNeverIssuedUnderTheOldId) {
+  InitGeneratorState(&state_, 7, kStart + 50, ClockCondition::kNormal);
+  state_.reserved_until_ms.store(kMaxTimestampMs);
+  NodeIdChangingClock clock(&state_, 8, kStart - 10, kStart + 100);
+  const NextIdResult r = NextId(&state_, &clock, kDrift);
+  ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(r.id).node_id, 8);
+  // The first claim was dropped: its sequence number is never issued.
+  EXPECT_EQ(Decode(r.id).sequence, 1);
+  EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 100);
+}
+
 TEST_F(GeneratorTest, RaiseFloorWithoutAFloorChangesNothing) {
   InitGeneratorState(&state_, kNode, kStart, ClockCondition::kNormal);
   const uint64_t before = state_.last_issued.load();
