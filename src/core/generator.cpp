@@ -18,6 +18,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
                                std::memory_order_relaxed);
   state->node_id.store(node_id, std::memory_order_relaxed);
   state->borrow_events.store(0, std::memory_order_relaxed);
+  state->clock_warnings.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
   state->clock_behind_errors.store(0, std::memory_order_relaxed);
   state->reservation_writes.store(0, std::memory_order_relaxed);
@@ -131,6 +132,9 @@ bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondi
   }
   if (condition == ClockCondition::kBorrowing) {
     state->borrow_events.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (condition != ClockCondition::kNormal) {
+    state->clock_warnings.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
 }

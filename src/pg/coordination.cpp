@@ -40,6 +40,8 @@ static int64_t next_keepalive_ms = 0; /* monotonic: the next keep-alive */
  */
 static int64_t own_run_wait_until_ms = 0;
 static LeaseStatus logged_status = LeaseStatus::kStarting;
+/* The published fence whose expiry was counted last (StoreFence); 0: none. */
+static int64_t counted_expired_fence_ms = 0;
 
 void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
                             int64_t remembered_lease_id) {
@@ -54,6 +56,7 @@ void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
   c->writer_latch.store(nullptr);
   c->claims.store(0);
   c->leases_lost.store(0);
+  c->fence_expirations.store(0);
   SpinLockInit(&c->mutex);
   c->detail[0] = '\0';
 }
@@ -289,11 +292,27 @@ static bool CreateWriterObjects(int64_t remembered_lease_id, char* error, size_t
   return true;
 }
 
+/*
+ * Every store of the fence goes through here. A published fence that is
+ * replaced only after it ran out expired while the node id was held: calls
+ * were refused (55P03) from then until now, and that counts once. The
+ * writer is the only process that stores it (coordination.h).
+ */
+static void StoreFence(CoordinationShared* c, int64_t valid_until_ms) {
+  const int64_t published = c->valid_until_ms.load(std::memory_order_relaxed);
+  if (published != 0 && published != counted_expired_fence_ms &&
+      snowflake_monotonic_clock.NowMs() >= published) {
+    counted_expired_fence_ms = published;
+    c->fence_expirations.fetch_add(1);
+  }
+  c->valid_until_ms.store(valid_until_ms, std::memory_order_release);
+}
+
 /* At the writer's exit: stop issuing, then give the node id back. */
 static void ReleaseAtExit(int, Datum arg) {
   SnowflakeShared* shared = reinterpret_cast<SnowflakeShared*>(DatumGetPointer(arg));
   CoordinationShared* c = &shared->coordination;
-  c->valid_until_ms.store(0, std::memory_order_release);
+  StoreFence(c, 0);
   /* No node id is held from here on (coordination.h: why not under the lock). */
   c->high_water_ms.store(-1);
   c->writer_latch.store(nullptr);
@@ -349,9 +368,7 @@ static void LogStatusChange(LeaseStatus status, int32_t node_id, const char* det
 
 static void LeaseLost(SnowflakeShared* shared, int32_t node_id);
 
-static void PublishFence(CoordinationShared* c) {
-  c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
-}
+static void PublishFence(CoordinationShared* c) { StoreFence(c, writer_lease->valid_until_ms()); }
 
 /* A claim succeeded: floor above the node id's high-water mark, then the id, then the fence. */
 static void AfterClaim(SnowflakeShared* shared, const snowflake::ClaimOutcome& outcome,
@@ -476,7 +493,7 @@ static void TryClaim(SnowflakeShared* shared, int64_t now_ms, int64_t mono_ms) {
 /* The lease is gone: stop at once, and claim again right away. */
 static void LeaseLost(SnowflakeShared* shared, int32_t node_id) {
   CoordinationShared* c = &shared->coordination;
-  c->valid_until_ms.store(0, std::memory_order_release);
+  StoreFence(c, 0);
   /* No reservation against the lost node id's mark any more (under the lock: see AfterClaim). */
   AcquireRenewalLock(shared);
   c->high_water_ms.store(-1);

@@ -53,11 +53,12 @@ struct CoordinationShared {
   std::atomic<int64_t> high_water_ms;        /* confirmed in etcd for our node id; -1: none */
   std::atomic<int64_t> high_water_wanted_ms; /* a caller needs this much (the writer raises it) */
   std::atomic<int64_t> lease_id;
-  std::atomic<int32_t> preferred_node_id; /* an assigned id from the state file; -1: none */
-  std::atomic<int32_t> taken_node_id;     /* kTaken: the node id asked for */
-  std::atomic<Latch*> writer_latch;       /* the reservation writer's, to wake it */
-  std::atomic<uint64_t> claims;           /* statistics: node ids claimed */
-  std::atomic<uint64_t> leases_lost;      /* ... leases lost while held */
+  std::atomic<int32_t> preferred_node_id;  /* an assigned id from the state file; -1: none */
+  std::atomic<int32_t> taken_node_id;      /* kTaken: the node id asked for */
+  std::atomic<Latch*> writer_latch;        /* the reservation writer's, to wake it */
+  std::atomic<uint64_t> claims;            /* statistics: node ids claimed */
+  std::atomic<uint64_t> leases_lost;       /* ... leases lost while held */
+  std::atomic<uint64_t> fence_expirations; /* ... fences run out while held */
   slock_t mutex;
   char detail[768]; /* kTaken: the holder; kUnavailable/kEtcdError: what etcd said */
 };

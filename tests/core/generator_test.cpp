@@ -78,6 +78,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   state.clock_condition.store(ClockConditionWord(99, ClockCondition::kTooFarBehind));
   state.node_id = -7;
   state.borrow_events.store(9);
+  state.clock_warnings.store(9);
   state.next_ms_waits.store(9);
   state.clock_behind_errors.store(9);
   state.reservation_writes.store(9);
@@ -88,6 +89,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   EXPECT_EQ(state.reserved_until_ms.load(), -1);
   EXPECT_EQ(ClockConditionOf(state.clock_condition.load()), ClockCondition::kNormal);
   EXPECT_EQ(state.borrow_events.load(), 0u);
+  EXPECT_EQ(state.clock_warnings.load(), 0u);
   EXPECT_EQ(state.next_ms_waits.load(), 0u);
   EXPECT_EQ(state.clock_behind_errors.load(), 0u);
   EXPECT_EQ(state.reservation_writes.load(), 0u);
@@ -309,6 +311,7 @@ TEST_F(GeneratorTest, ClockBackToNormalIsReportedOnce) {
   EXPECT_EQ(r.condition, ClockCondition::kNormal);
   EXPECT_FALSE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
+  EXPECT_EQ(state_.clock_warnings.load(), 1u) << "the return to normal is no warning";
 
   // A second, separate step back is a second event.
   clock_.Set(kStart - 50);
@@ -316,6 +319,7 @@ TEST_F(GeneratorTest, ClockBackToNormalIsReportedOnce) {
   ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 2u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 }
 
 TEST_F(GeneratorTest, BorrowingWithAFullMillisecondBorrowsTheNextOne) {
@@ -401,6 +405,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   }
   EXPECT_EQ(state_.last_issued.load(), before) << "a failed call consumes nothing";
   EXPECT_EQ(state_.borrow_events.load(), 0u);
+  EXPECT_EQ(state_.clock_warnings.load(), 1u) << "one warning for five refused calls";
 
   // Exactly at the limit is allowed again: too-far-behind -> borrowing.
   clock_.Set(kStart - kDrift);
@@ -410,6 +415,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   EXPECT_EQ(r.condition, ClockCondition::kBorrowing);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 
   // And back to normal.
   clock_.Set(kStart + 1);
@@ -418,6 +424,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   EXPECT_EQ(r.condition, ClockCondition::kNormal);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.clock_behind_errors.load(), 5u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 }
 
 TEST_F(GeneratorTest, ZeroDriftAllowsNoBorrowing) {
