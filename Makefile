@@ -18,7 +18,7 @@
 
 EXTENSION = snowflake
 MODULE_big = snowflake
-DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql snowflake--1.1--1.2.sql
+DATA = snowflake--1.0.sql snowflake--1.0--1.1.sql snowflake--1.1--1.2.sql snowflake--1.2--1.3.sql
 PGFILEDESC = "snowflake - globally unique 64-bit IDs"
 
 # The version, in one place: default_version in snowflake.control. The

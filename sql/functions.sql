@@ -42,5 +42,6 @@ SELECT node_id, last_id IS NOT NULL AS has_last_id,
        reserved_until >= last_id_time AS reserved_ahead,
        clock_drift_ms >= 0 AS drift_not_negative,
        reservation_writes > 0 AS reservation_written,
-       reservation_failures, clock_behind_errors, state
+       reservation_failures, clock_behind_errors, clock_warnings,
+       lease_claims, leases_lost, fence_expirations, state
 FROM snowflake_status();

@@ -9,7 +9,7 @@ SELECT p.oid::regprocedure AS function,
 FROM pg_proc AS p
 JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension AS e ON e.oid = d.refobjid AND e.extname = 'snowflake'
-ORDER BY p.proname;
+ORDER BY p.proname, p.oid::regprocedure::text;
 
 -- Volatile means a new value per row, never folded into a constant.
 SELECT count(DISTINCT snowflake_next_id()) AS distinct_per_row FROM generate_series(1, 100);

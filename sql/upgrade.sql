@@ -1,6 +1,6 @@
 -- The update path: a database that installed 1.0 and updated through 1.1
--- to the default version ends up with exactly the catalogue footprint of a
--- fresh CREATE EXTENSION snowflake: every member object
+-- and 1.2 to the default version ends up with exactly the catalogue
+-- footprint of a fresh CREATE EXTENSION snowflake: every member object
 -- and its definition, operator families with their members, casts, ACLs.
 SELECT default_version FROM pg_available_extensions WHERE name = 'snowflake';
 SELECT version FROM pg_available_extension_versions WHERE name = 'snowflake' ORDER BY 1;
@@ -78,9 +78,23 @@ WHERE refobjid = (SELECT oid FROM pg_extension WHERE extname = 'snowflake') AND 
 ALTER EXTENSION snowflake UPDATE TO '1.1';
 SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
 INSERT INTO upgrade_items (v) VALUES (2);
+-- On 1.2 the row of snowflake_status() is 1.0's, 11 columns: this (newer)
+-- library still serves it, through its 1.0 entry point.
+ALTER EXTENSION snowflake UPDATE TO '1.2';
+SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
+SELECT count(*) AS status_columns_1_2 FROM json_object_keys((SELECT row_to_json(s) FROM snowflake_status() s));
+SELECT node_id, reservation_failures, state FROM snowflake_status();
 ALTER EXTENSION snowflake UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'snowflake';
 INSERT INTO upgrade_items (v) VALUES (3);
+-- 1.3's row: the clock-warning and lease counters (no etcd here: no lease).
+SELECT k AS status_column FROM json_object_keys((SELECT row_to_json(s) FROM snowflake_status() s)) k;
+SELECT node_id, lease_claims, leases_lost, fence_expirations, state FROM snowflake_status();
+-- Each entry point checks the row it is called with.
+CREATE FUNCTION public.status_of_wrong_shape(OUT node_id integer, OUT state text) RETURNS record
+  AS '$libdir/snowflake', 'snowflake_status_1_3' LANGUAGE C;
+SELECT * FROM public.status_of_wrong_shape();
+DROP FUNCTION public.status_of_wrong_shape();
 SELECT count(*) AS rows, count(DISTINCT id) AS distinct_ids FROM upgrade_items;
 CREATE TEMP TABLE updated AS SELECT * FROM public.snowflake_footprint() AS line;
 

@@ -18,6 +18,7 @@ void InitGeneratorState(GeneratorState* state, int32_t node_id, int64_t floor_ms
                                std::memory_order_relaxed);
   state->node_id.store(node_id, std::memory_order_relaxed);
   state->borrow_events.store(0, std::memory_order_relaxed);
+  state->clock_warnings.store(0, std::memory_order_relaxed);
   state->next_ms_waits.store(0, std::memory_order_relaxed);
   state->clock_behind_errors.store(0, std::memory_order_relaxed);
   state->reservation_writes.store(0, std::memory_order_relaxed);
@@ -132,6 +133,9 @@ bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondi
   if (condition == ClockCondition::kBorrowing) {
     state->borrow_events.fetch_add(1, std::memory_order_relaxed);
   }
+  if (condition != ClockCondition::kNormal) {
+    state->clock_warnings.fetch_add(1, std::memory_order_relaxed);
+  }
   return true;
 }
 
@@ -148,8 +152,11 @@ __attribute__((always_inline)) inline NextIdResult Step(GeneratorState* state, C
   NextIdResult result{};
   // The node id before last_issued: a node id assigned by etcd can change
   // (SetNodeId), which raises the floor above the new id's high-water mark
-  // first, so a caller that sees the new id also sees that floor, and its
-  // compare-and-swap fails if it loaded an older value.
+  // first, so a caller that sees the new id also sees that floor. A caller
+  // that loaded the old id is not stopped by its compare-and-swap alone: it
+  // fails only if the floor moved last_issued, and a mark below the last
+  // issued ID moves nothing. The node id is read again after the
+  // compare-and-swap, below, and that check is what drops such a claim.
   int32_t node_id = state->node_id.load(std::memory_order_acquire);
   uint64_t last = state->last_issued.load(std::memory_order_acquire);
   for (;;) {

@@ -67,6 +67,9 @@ struct GeneratorState {
   // Statistics for snowflake_status().
   // (The cross-process atomics must not fall back to a per-process lock.)
   alignas(kCacheLine) std::atomic<uint64_t> borrow_events;
+  // Clock conditions reported by calls (NextIdResult::condition_changed to
+  // borrowing or too far behind): each one is a line in the server log.
+  std::atomic<uint64_t> clock_warnings;
   std::atomic<uint64_t> next_ms_waits;
   std::atomic<uint64_t> clock_behind_errors;
   std::atomic<uint64_t> reservation_writes;
@@ -102,8 +105,9 @@ constexpr ClockCondition ClockConditionOf(uint64_t word) {
 constexpr uint64_t ClockDecisionKeyOf(uint64_t word) { return word >> 2; }
 
 // Records the condition decided for decision_key. True for exactly one
-// caller per change: the one whose compare-and-swap recorded it. A decision
-// for a key at or below the recorded one is stale and changes nothing.
+// caller per change: the one whose compare-and-swap recorded it, which also
+// counts it (borrow_events, clock_warnings). A decision for a key at or below
+// the recorded one is stale and changes nothing.
 bool NoteClockCondition(GeneratorState* state, uint64_t decision_key, ClockCondition condition);
 
 // Prepares a state for use. floor_ms is the reserved_until read from the

@@ -261,11 +261,17 @@ Status NodeLease::KeepAlive() {
     return Status::Error(StatusCode::kLeaseLost, "the lease expired");
   }
   lease_ttl_ms_ = ttl_s * 1000;
-  valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
-  if (!held()) return Status::Ok();
+  const int64_t fence_ms = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  if (!held()) {
+    // A lease kept while waiting for a node id: a claim's fence counts
+    // from here (EnsureLease).
+    valid_until_ms_ = fence_ms;
+    return Status::Ok();
+  }
   // The lease lives, but is the node id still ours? Someone may have
   // deleted the holder key (by hand, or a whole prefix), and another
-  // server claimed the id since.
+  // server claimed the id since. The fence moves only once that is ruled
+  // out: a live lease proves nothing about the id.
   std::vector<EtcdKeyValue> holder;
   const Status read = etcd_->Range(HolderKey(options_.prefix, node_id_), "", &holder);
   if (!read.ok()) return read;
@@ -273,6 +279,7 @@ Status NodeLease::KeepAlive() {
     Drop();
     return Status::Error(StatusCode::kLeaseLost, "the node id's holder key is no longer ours");
   }
+  valid_until_ms_ = fence_ms;
   return Status::Ok();
 }
 
@@ -315,7 +322,12 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
       Drop();
       return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
     }
-    // Still ours; the mark moved (only we write it while we hold the id).
+    // Still ours, but the mark is not as we last saw it. The usual writer
+    // is this holder itself (a write whose answer was lost, applied); etcd
+    // does not stop anyone else from writing the key (etcdctl, a second
+    // process on this same lease), and nothing here tells them apart. A
+    // stored mark at or above the target is taken as written; a lower one
+    // is written over in the next round, against the revision read now.
     const std::vector<EtcdKeyValue>& mark = result.ranges[1];
     int64_t stored = -1;
     if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))

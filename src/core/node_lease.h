@@ -88,8 +88,11 @@ class NodeLease {
   // kUnavailable, kEtcdError. Already holding: kOk with the held id.
   Status Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome);
 
-  // One keep-alive round. kOk moves valid_until_ms() on; kLeaseLost when
-  // etcd says the lease is gone (the claim is dropped: Claim() again).
+  // One keep-alive round: the keep-alive, then (a node id held) a read of
+  // its holder key. Only kOk moves valid_until_ms() on: a keep-alive whose
+  // holder read got no answer returns that error and leaves the fence.
+  // kLeaseLost when etcd says the lease is gone or the holder key is not
+  // ours (the claim is dropped: Claim() again).
   Status KeepAlive();
 
   // Raises the node id's high-water mark to ms (never lowers it), in a

@@ -32,6 +32,8 @@ static snowflake::CurlEtcdClient* writer_etcd = nullptr;
 static snowflake::NodeLease* writer_lease = nullptr;
 static snowflake::LeaseKeeper* writer_keeper = nullptr;
 static LeaseStatus logged_status = LeaseStatus::kStarting;
+/* The published fence whose expiry was counted last (StoreFence); 0: none. */
+static int64_t counted_expired_fence_ms = 0;
 
 void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
                             int64_t remembered_lease_id) {
@@ -46,6 +48,7 @@ void InitCoordinationShared(CoordinationShared* c, int32_t preferred_node_id,
   c->writer_latch.store(nullptr);
   c->claims.store(0);
   c->leases_lost.store(0);
+  c->fence_expirations.store(0);
   SpinLockInit(&c->mutex);
   c->detail[0] = '\0';
 }
@@ -286,11 +289,29 @@ static bool CreateWriterObjects(SnowflakeShared* shared, char* error, size_t siz
   return true;
 }
 
+/*
+ * Every store of the fence goes through here. A published fence that is
+ * replaced only after it ran out expired while the node id was held: calls
+ * were refused (55P03) from then until now, and that counts once. The
+ * writer is the only process that stores it (coordination.h).
+ */
+static void StoreFence(CoordinationShared* c, int64_t valid_until_ms) {
+  const int64_t published = c->valid_until_ms.load(std::memory_order_relaxed);
+  if (published != 0 && published != counted_expired_fence_ms &&
+      snowflake_monotonic_clock.NowMs() >= published) {
+    counted_expired_fence_ms = published;
+    c->fence_expirations.fetch_add(1);
+  }
+  c->valid_until_ms.store(valid_until_ms, std::memory_order_release);
+}
+
 /* At the writer's exit: stop issuing, then give the node id back. */
 static void ReleaseAtExit(int, Datum arg) {
   SnowflakeShared* shared = reinterpret_cast<SnowflakeShared*>(DatumGetPointer(arg));
   CoordinationShared* c = &shared->coordination;
-  c->valid_until_ms.store(0, std::memory_order_release);
+  StoreFence(c, 0);
+  /* No node id is held from here on (coordination.h: why not under the lock). */
+  c->high_water_ms.store(-1);
   c->writer_latch.store(nullptr);
   if (writer_lease == nullptr) return;
   const bool held = writer_lease->held();
@@ -411,7 +432,7 @@ class WriterLeaseHost final : public snowflake::LeaseKeeperHost {
   /* The lease is gone: stop at once (the keeper claims again right away). */
   void OnLeaseLost(int32_t node_id) override {
     CoordinationShared* c = &shared_->coordination;
-    c->valid_until_ms.store(0, std::memory_order_release);
+    StoreFence(c, 0);
     /* No reservation against the lost node id's mark any more (under the lock: see the keeper's
        AfterClaim). */
     AcquireRenewalLock(shared_);
@@ -446,9 +467,7 @@ class WriterLeaseHost final : public snowflake::LeaseKeeperHost {
   }
 
  private:
-  static void PublishFence(CoordinationShared* c) {
-    c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
-  }
+  static void PublishFence(CoordinationShared* c) { StoreFence(c, writer_lease->valid_until_ms()); }
 
   static void DescribeHolder(const snowflake::ClaimOutcome& outcome, bool previous_run, char* out,
                              size_t size) {
@@ -479,5 +498,5 @@ void CoordinationWriterStep(SnowflakeShared* shared, int64_t now_ms) {
   input.wanted_high_water_ms = c->high_water_wanted_ms.load();
   input.preferred_node_id = c->preferred_node_id.load();
   writer_keeper->Step(input);
-  c->valid_until_ms.store(writer_lease->valid_until_ms(), std::memory_order_release);
+  StoreFence(c, writer_lease->valid_until_ms());
 }

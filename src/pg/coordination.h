@@ -14,9 +14,15 @@
  *     until which this server may issue. The writer publishes it with
  *     release order after the node id and the floor (SetNodeId), so a caller
  *     that reads it (acquire) and finds it in the future sees both.
- *   - high_water_ms caps every reservation (RenewReservationLocked); it only
- *     grows while a node id is held, and is confirmed in etcd before it is
- *     published.
+ *   - high_water_ms caps every reservation (RenewReservationLocked): the
+ *     mark of the node id held, published only once etcd confirmed it; -1
+ *     while none is held. While one node id is held it only grows. A claim
+ *     sets it to the claimed id's mark, which may be lower than the mark of
+ *     an id held before (the floor goes above both first, AfterClaim); a
+ *     lost lease sets -1; both under the renewal lock. The writer's exit
+ *     sets -1 without it (the lock may be the one it was holding when it
+ *     was told to die): a renewal that read the old mark still stays below
+ *     it, and the next holder starts above it.
  *   - The text fields (why the lease is not held, and by whom) are written
  *     by the writer under mutex and copied out under it.
  */
@@ -47,11 +53,12 @@ struct CoordinationShared {
   std::atomic<int64_t> high_water_ms;        /* confirmed in etcd for our node id; -1: none */
   std::atomic<int64_t> high_water_wanted_ms; /* a caller needs this much (the writer raises it) */
   std::atomic<int64_t> lease_id;
-  std::atomic<int32_t> preferred_node_id; /* an assigned id from the state file; -1: none */
-  std::atomic<int32_t> taken_node_id;     /* kTaken: the node id asked for */
-  std::atomic<Latch*> writer_latch;       /* the reservation writer's, to wake it */
-  std::atomic<uint64_t> claims;           /* statistics: node ids claimed */
-  std::atomic<uint64_t> leases_lost;      /* ... leases lost while held */
+  std::atomic<int32_t> preferred_node_id;  /* an assigned id from the state file; -1: none */
+  std::atomic<int32_t> taken_node_id;      /* kTaken: the node id asked for */
+  std::atomic<Latch*> writer_latch;        /* the reservation writer's, to wake it */
+  std::atomic<uint64_t> claims;            /* statistics: node ids claimed */
+  std::atomic<uint64_t> leases_lost;       /* ... leases lost while held */
+  std::atomic<uint64_t> fence_expirations; /* ... fences run out while held */
   slock_t mutex;
   char detail[768]; /* kTaken: the holder; kUnavailable/kEtcdError: what etcd said */
 };

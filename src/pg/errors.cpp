@@ -202,25 +202,39 @@ void ReportClockNotAdvancing() {
   pg_unreachable();
 }
 
+/*
+ * LOG_SERVER_ONLY, as PostgreSQL reports what a backend finds about itself
+ * for the DBA (pg_log_backend_memory_contexts()): the server log gets it at
+ * LOG, which log_min_messages keeps up to its "error" setting, and no client
+ * gets it, whatever its client_min_messages. The clock belongs to the DBA;
+ * the statement whose call happened to notice it (an application's INSERT)
+ * must not carry a WARNING back to a driver or an ORM. The statement and the
+ * context are left out of the log line for the same reason: they are
+ * incidental, and the application's data is in them. The change is counted
+ * in snowflake_status().clock_warnings (the core's NoteClockCondition).
+ */
 void LogClockConditionChange(const snowflake::NextIdResult& result) {
   switch (result.condition) {
     case snowflake::ClockCondition::kBorrowing:
-      ereport(WARNING,
-              (errmsg("snowflake: system clock is %lld ms behind the last issued ID",
+      ereport(LOG_SERVER_ONLY,
+              (errhidestmt(true), errhidecontext(true),
+               errmsg("snowflake: system clock is %lld ms behind the last issued ID",
                       (long long)result.lead_ms),
                errdetail("IDs continue from the last issued one, ahead of the clock, for as "
                          "long as the gap stays within snowflake.max_clock_drift."),
                errhint("Check the system clock and its time synchronisation.")));
       break;
     case snowflake::ClockCondition::kTooFarBehind:
-      ereport(WARNING,
-              (errmsg("snowflake: system clock is %lld ms behind the last issued ID, more than "
+      ereport(LOG_SERVER_ONLY,
+              (errhidestmt(true), errhidecontext(true),
+               errmsg("snowflake: system clock is %lld ms behind the last issued ID, more than "
                       "snowflake.max_clock_drift allows",
                       (long long)result.lead_ms),
                errhint("Correct the system clock, or raise snowflake.max_clock_drift.")));
       break;
     case snowflake::ClockCondition::kNormal:
-      ereport(LOG, (errmsg("snowflake: IDs follow the system clock again")));
+      ereport(LOG_SERVER_ONLY, (errhidestmt(true), errhidecontext(true),
+                                errmsg("snowflake: IDs follow the system clock again")));
       break;
   }
 }

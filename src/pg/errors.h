@@ -25,7 +25,10 @@ struct SnowflakeShared;
 [[noreturn]] void ReportClockBeforeEpoch(const snowflake::NextIdResult& result);
 [[noreturn]] void ReportClockNotAdvancing();
 
-/* Logs a change of clock condition; called by the one caller that saw it. */
+/*
+ * Logs a change of clock condition to the server log only (never to the
+ * client); called by the one caller that saw it.
+ */
 void LogClockConditionChange(const snowflake::NextIdResult& result);
 
 #endif /* SNOWFLAKE_PG_ERRORS_H */

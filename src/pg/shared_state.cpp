@@ -400,6 +400,9 @@ static void LoadStateFile(SnowflakeShared* shared) {
   if (status.ok() && floor_ms >= 0 && shared->promotion_pending.load())
     snowflake::RaiseFloor(&shared->generator, floor_ms, floor_ms + promotion_margin_setting_ms);
   if (borrowing_event) shared->generator.borrow_events.store(1, std::memory_order_relaxed);
+  /* ClassifyStartLead's WARNINGs are clock warnings as the calls' are. */
+  if (borrowing_event || condition == snowflake::ClockCondition::kTooFarBehind)
+    shared->generator.clock_warnings.store(1, std::memory_order_relaxed);
 }
 
 static void SnowflakeShmemStartup() {

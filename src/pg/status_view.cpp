@@ -5,6 +5,13 @@
  * lock: each field is a single atomic load, so the row is a snapshot of each
  * value, not of all of them at one instant. Execution is granted to
  * pg_monitor by the install script.
+ *
+ * One C entry point per row shape of the SQL API, as pg_stat_statements
+ * does: snowflake_status for the row of 1.0 to 1.2, snowflake_status_1_3 for
+ * 1.3's. A database keeps the SQL definition it was created or last updated
+ * with, so a newer library still serves the older row until ALTER EXTENSION
+ * snowflake UPDATE; each entry point checks that the row type it is called
+ * with has its column count.
  */
 #include "pg_headers.h"
 
@@ -16,8 +23,13 @@
 #include "shared_state.h"
 
 SNOWFLAKE_SQL_FUNCTION(snowflake_status)
+SNOWFLAKE_SQL_FUNCTION(snowflake_status_1_3)
 
-static constexpr int kStatusColumns = 11;
+/* The row shapes of the SQL API, and their column counts. */
+enum class StatusApi { kV1_0, kV1_3 };
+static constexpr int kStatusColumnsV1_0 = 11;
+static constexpr int kStatusColumnsV1_3 = 15;
+static constexpr int kStatusColumnsMax = kStatusColumnsV1_3;
 
 /* Why snowflake_next_id() would fail right now, or "ready". */
 static const char* StateName(const SnowflakeShared* shared) {
@@ -35,16 +47,25 @@ static const char* StateName(const SnowflakeShared* shared) {
   return "ready";
 }
 
-Datum snowflake_status(PG_FUNCTION_ARGS) {
+static Datum StatusRow(FunctionCallInfo fcinfo, StatusApi api) {
   SnowflakeShared* shared = snowflake_shared;
   if (shared == nullptr) ReportNotPreloaded("snowflake_status()");
 
   TupleDesc tupdesc;
   if (get_call_result_type(fcinfo, nullptr, &tupdesc) != TYPEFUNC_COMPOSITE)
     elog(ERROR, "return type must be a row type");
+  const int columns = api == StatusApi::kV1_0 ? kStatusColumnsV1_0 : kStatusColumnsV1_3;
+  if (tupdesc->natts != columns)
+    ereport(ERROR,
+            (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+             errmsg("snowflake_status(): the SQL definition has %d columns, this entry point %d",
+                    tupdesc->natts, columns),
+             errhint("The extension's SQL objects do not match the installed library: run ALTER "
+                     "EXTENSION snowflake UPDATE, or install the matching build again.")));
   tupdesc = BlessTupleDesc(tupdesc);
 
   const snowflake::GeneratorState& gen = shared->generator;
+  const CoordinationShared& coordination = shared->coordination;
   const int64 now_ms = snowflake_clock.NowMs();
   const uint64 last = gen.last_issued.load(std::memory_order_acquire);
   const int64 reserved = gen.reserved_until_ms.load(std::memory_order_acquire);
@@ -52,9 +73,10 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   const bool issued_since_start = last != gen.start_last_issued.load(std::memory_order_relaxed) &&
                                   snowflake::IsValidNodeId(gen.node_id.load());
   const int64 last_ms = snowflake::LastIssuedMs(last);
+  const bool v1_3 = api == StatusApi::kV1_3;
 
-  Datum values[kStatusColumns];
-  bool nulls[kStatusColumns] = {};
+  Datum values[kStatusColumnsMax];
+  bool nulls[kStatusColumnsMax] = {};
   int i = 0;
   const int32 node_id = gen.node_id.load();
   if (!snowflake::IsValidNodeId(node_id))
@@ -78,10 +100,23 @@ Datum snowflake_status(PG_FUNCTION_ARGS) {
   values[i++] = Int64GetDatum((int64)gen.borrow_events.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.next_ms_waits.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.clock_behind_errors.load(std::memory_order_relaxed));
+  if (v1_3) values[i++] = Int64GetDatum((int64)gen.clock_warnings.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.reservation_writes.load(std::memory_order_relaxed));
   values[i++] = Int64GetDatum((int64)gen.reservation_failures.load(std::memory_order_relaxed));
+  if (v1_3) {
+    values[i++] = Int64GetDatum((int64)coordination.claims.load(std::memory_order_relaxed));
+    values[i++] = Int64GetDatum((int64)coordination.leases_lost.load(std::memory_order_relaxed));
+    values[i++] =
+        Int64GetDatum((int64)coordination.fence_expirations.load(std::memory_order_relaxed));
+  }
   values[i++] = CStringGetTextDatum(StateName(shared));
-  Assert(i == kStatusColumns);
+  Assert(i == columns);
 
   PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/* The row of SQL API 1.0 to 1.2. */
+Datum snowflake_status(PG_FUNCTION_ARGS) { return StatusRow(fcinfo, StatusApi::kV1_0); }
+
+/* The row of SQL API 1.3: the clock-warning and node-id lease counters. */
+Datum snowflake_status_1_3(PG_FUNCTION_ARGS) { return StatusRow(fcinfo, StatusApi::kV1_3); }

@@ -117,6 +117,9 @@ TEST(ClockConditionStressTest, ReportedChangesAlternateInIdOrder) {
   uint64_t borrow_reports = 0;
   for (const Report& r : all_reports) borrow_reports += r.condition == ClockCondition::kBorrowing;
   EXPECT_EQ(state.borrow_events.load(), borrow_reports);
+  uint64_t warning_reports = 0;
+  for (const Report& r : all_reports) warning_reports += r.condition != ClockCondition::kNormal;
+  EXPECT_EQ(state.clock_warnings.load(), warning_reports) << "one count per report, not per call";
   std::printf("%zu IDs, %zu reported changes, %llu borrow events, %d repeats\n", all_ids.size(),
               all_reports.size(), static_cast<unsigned long long>(state.borrow_events.load()),
               repeated);

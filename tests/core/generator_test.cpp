@@ -78,6 +78,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   state.clock_condition.store(ClockConditionWord(99, ClockCondition::kTooFarBehind));
   state.node_id = -7;
   state.borrow_events.store(9);
+  state.clock_warnings.store(9);
   state.next_ms_waits.store(9);
   state.clock_behind_errors.store(9);
   state.reservation_writes.store(9);
@@ -88,6 +89,7 @@ TEST(GeneratorInitTest, InitialisesEveryField) {
   EXPECT_EQ(state.reserved_until_ms.load(), -1);
   EXPECT_EQ(ClockConditionOf(state.clock_condition.load()), ClockCondition::kNormal);
   EXPECT_EQ(state.borrow_events.load(), 0u);
+  EXPECT_EQ(state.clock_warnings.load(), 0u);
   EXPECT_EQ(state.next_ms_waits.load(), 0u);
   EXPECT_EQ(state.clock_behind_errors.load(), 0u);
   EXPECT_EQ(state.reservation_writes.load(), 0u);
@@ -161,6 +163,44 @@ TEST_F(GeneratorTest, SetNodeIdRaisesTheFloorToTheHighWaterMarkFirst) {
   ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
   EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 701);
   EXPECT_EQ(Decode(r.id).node_id, 8);
+}
+
+// A clock whose first read, inside the step, assigns another node id: the
+// step has loaded the old node id and last_issued by then.
+class NodeIdChangingClock final : public Clock {
+ public:
+  NodeIdChangingClock(GeneratorState* state, int32_t node_id, int64_t start_after_ms, int64_t now)
+      : state_(state), node_id_(node_id), start_after_ms_(start_after_ms), now_(now) {}
+  int64_t NowMs() override {
+    if (!changed_) {
+      changed_ = true;
+      SetNodeId(state_, node_id_, start_after_ms_);
+    }
+    return now_;
+  }
+
+ private:
+  GeneratorState* state_;
+  int32_t node_id_;
+  int64_t start_after_ms_;
+  int64_t now_;
+  bool changed_ = false;
+};
+
+// A node id assigned while a call is between its loads and its
+// compare-and-swap, with a mark below the last issued ID: the floor does not
+// move last_issued, so the stale compare-and-swap succeeds. The node id read
+// after it is what keeps the claim from being returned under the old id.
+TEST_F(GeneratorTest, ANodeIdChangedDuringTheStepIsNeverIssuedUnderTheOldId) {
+  InitGeneratorState(&state_, 7, kStart + 50, ClockCondition::kNormal);
+  state_.reserved_until_ms.store(kMaxTimestampMs);
+  NodeIdChangingClock clock(&state_, 8, kStart - 10, kStart + 100);
+  const NextIdResult r = NextId(&state_, &clock, kDrift);
+  ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
+  EXPECT_EQ(Decode(r.id).node_id, 8);
+  // The first claim was dropped: its sequence number is never issued.
+  EXPECT_EQ(Decode(r.id).sequence, 1);
+  EXPECT_EQ(Decode(r.id).timestamp_ms, kStart + 100);
 }
 
 TEST_F(GeneratorTest, RaiseFloorWithoutAFloorChangesNothing) {
@@ -271,6 +311,7 @@ TEST_F(GeneratorTest, ClockBackToNormalIsReportedOnce) {
   EXPECT_EQ(r.condition, ClockCondition::kNormal);
   EXPECT_FALSE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
+  EXPECT_EQ(state_.clock_warnings.load(), 1u) << "the return to normal is no warning";
 
   // A second, separate step back is a second event.
   clock_.Set(kStart - 50);
@@ -278,6 +319,7 @@ TEST_F(GeneratorTest, ClockBackToNormalIsReportedOnce) {
   ASSERT_EQ(r.outcome, NextIdOutcome::kIssued);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 2u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 }
 
 TEST_F(GeneratorTest, BorrowingWithAFullMillisecondBorrowsTheNextOne) {
@@ -363,6 +405,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   }
   EXPECT_EQ(state_.last_issued.load(), before) << "a failed call consumes nothing";
   EXPECT_EQ(state_.borrow_events.load(), 0u);
+  EXPECT_EQ(state_.clock_warnings.load(), 1u) << "one warning for five refused calls";
 
   // Exactly at the limit is allowed again: too-far-behind -> borrowing.
   clock_.Set(kStart - kDrift);
@@ -372,6 +415,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   EXPECT_EQ(r.condition, ClockCondition::kBorrowing);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.borrow_events.load(), 1u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 
   // And back to normal.
   clock_.Set(kStart + 1);
@@ -380,6 +424,7 @@ TEST_F(GeneratorTest, ClockBehindBeyondDriftFails) {
   EXPECT_EQ(r.condition, ClockCondition::kNormal);
   EXPECT_TRUE(r.condition_changed);
   EXPECT_EQ(state_.clock_behind_errors.load(), 5u);
+  EXPECT_EQ(state_.clock_warnings.load(), 2u);
 }
 
 TEST_F(GeneratorTest, ZeroDriftAllowsNoBorrowing) {

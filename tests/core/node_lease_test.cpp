@@ -353,6 +353,36 @@ TEST_F(NodeLeaseTest, AKeepAliveNoticesThatTheHolderKeyIsGone) {
   EXPECT_EQ(a.valid_until_ms(), 0);
 }
 
+// The keep-alive restarts the lease's TTL, but the read that checks the
+// holder key gets no answer. The holder key may have been deleted and the id
+// claimed by another server meanwhile (as above): until a check succeeds, the
+// fence must stay where the last confirmed round left it.
+TEST_F(NodeLeaseTest, AKeepAliveWhoseHolderCheckFailsDoesNotMoveTheFence) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  NodeLease b(&etcd_, &clock_, Options(), Server("b"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  const int64_t fence = a.valid_until_ms();
+  snowflake::EtcdTxn remove;
+  remove.success = {snowflake::EtcdDelete(snowflake::HolderKey("/snowflake", 9))};
+  snowflake::EtcdTxnResult result;
+  ASSERT_TRUE(etcd_.Txn(remove, &result).ok());
+  ASSERT_TRUE(b.Claim(9, -1, &out).ok());
+
+  clock_.Advance(kTtlMs / 3);
+  // The keep-alive itself is answered; the holder key's read is not.
+  etcd_.SetBeforeCall([this](FakeEtcdMethod method, int64_t) {
+    if (method == FakeEtcdMethod::kRange) etcd_.FailNextCalls(1);
+  });
+  EXPECT_EQ(a.KeepAlive().code, StatusCode::kUnavailable);
+  etcd_.SetBeforeCall(nullptr);
+  EXPECT_EQ(a.valid_until_ms(), fence) << "an unconfirmed holder check extended the fence";
+
+  // The next round's check succeeds and finds the id taken.
+  EXPECT_EQ(a.KeepAlive().code, StatusCode::kLeaseLost);
+  EXPECT_EQ(a.valid_until_ms(), 0);
+}
+
 TEST_F(NodeLeaseTest, AnAdoptedLeaseClaimsWithoutWaiting) {
   NodeLease a(&etcd_, &clock_, Options(), Server("a"));
   ClaimOutcome out;

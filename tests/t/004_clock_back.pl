@@ -6,9 +6,12 @@
 # Expected (DESIGN.md G3, G5; docs/design.md "Clock policy"): beyond
 # snowflake.max_clock_drift every call fails with SQLSTATE 58000, a message
 # naming the gap and a hint naming the setting, and no ID is issued; the event
-# is logged once as a WARNING; raising the bound and reloading lets calls
-# continue by borrowing, with IDs greater than every earlier one and the lead
-# visible in snowflake_status().
+# is logged once, to the server log only (LOG when a call finds it: the
+# client whose statement noticed it gets nothing, not even at
+# client_min_messages = log; a WARNING when the start finds it), and counted
+# in snowflake_status().clock_warnings; raising the bound and reloading lets
+# calls continue by borrowing, with IDs greater than every earlier one and the
+# lead visible in snowflake_status().
 use strict;
 use warnings;
 use FindBin;
@@ -20,10 +23,14 @@ use Test::More;
 use Time::HiRes qw(usleep sleep time);
 
 my $hour_ms = 3_600_000;
-# Found at the first call, or already at start-up when the clock went back
-# while the server was down: either way one WARNING per event.
-my $too_far_re = qr/WARNING:  snowflake: system clock is \d+ ms behind the (?:last issued ID|reservation stored in "[^"]+"), more than snowflake\.max_clock_drift allows/;
-my $borrow_re = qr/WARNING:  snowflake: system clock is \d+ ms behind the last issued ID\n/;
+# Found at the first call (LOG, server log only), or already at start-up when
+# the clock went back while the server was down (WARNING, from the
+# postmaster): either way one line per event.
+my $too_far_re = qr/(?:LOG:  snowflake: system clock is \d+ ms behind the last issued ID|WARNING:  snowflake: system clock is \d+ ms behind the reservation stored in "[^"]+"), more than snowflake\.max_clock_drift allows/;
+my $borrow_re = qr/LOG:  snowflake: system clock is \d+ ms behind the last issued ID\n/;
+# What a client must never get from a clock condition.
+# (psql prefixes it with "psql:<stdin>:N: "; VERBOSITY verbose adds the SQLSTATE.)
+my $clock_message_re = qr/(?:WARNING|NOTICE|LOG):  (?:[0-9A-Z]{5}: )?snowflake: /;
 
 my $node = snowflake_node('clock_back', 2);
 start_node($node);
@@ -39,10 +46,11 @@ sub expect_too_far_behind
 {
 	my ($label, $calls) = @_;
 	my @gaps;
-	my ($errors, $hints, $empty) = (0, 0, 0);
+	my ($errors, $hints, $empty, $quiet) = (0, 0, 0, 0);
 	for (1 .. $calls)
 	{
-		my ($ret, $out, $err) = try_next_id($node);
+		my ($ret, $out, $err) = try_next_id($node, 'SET client_min_messages = log');
+		$quiet++ if $err !~ $clock_message_re;
 		$errors++
 		  if $ret != 0
 		  && $err =~ /ERROR:  58000: system clock is (\d+) ms behind the last snowflake ID/
@@ -55,6 +63,7 @@ sub expect_too_far_behind
 	is($errors, $calls, "$label: each of $calls calls fails with SQLSTATE 58000 naming the gap");
 	is($hints, $calls, "$label: with the hint to raise snowflake.max_clock_drift");
 	is($empty, $calls, "$label: and returns no ID");
+	is($quiet, $calls, "$label: the client gets the ERROR only, no clock message");
 	return @gaps;
 }
 
@@ -79,7 +88,14 @@ sub set_max_drift
 sub expect_borrowing
 {
 	my ($label, $log_offset) = @_;
-	my @ids = next_ids($node, 1000);
+	# The call that finds the clock behind logs it, for the server log only.
+	# (log_statement = all, as TAP servers have it, would send the statement.)
+	my ($ret, $out, $err) = $node->psql('postgres',
+		"SET log_statement = none;\nSET client_min_messages = log;\n"
+		  . 'SELECT snowflake_next_id() FROM generate_series(1, 1000)');
+	is($ret, 0, "$label: the calls succeed") or diag $err;
+	is($err, '', "$label: and the client gets no message (client_min_messages = log)");
+	my @ids = split /\n/, $out;
 	push @ids, next_ids($node, 1000);
 	cmp_ok(min_of(@ids), '>', $max_id, "$label: IDs are greater than every earlier ID");
 	is(strictly_increasing(\@ids), -1, "$label: and increase");
@@ -92,7 +108,7 @@ sub expect_borrowing
 	cmp_ok(abs($ahead * 1000 - $hour_ms), '<', 10_000,
 		"$label: the IDs carry a time about an hour past the server's clock");
 	is(count_in_log($node, $borrow_re, $log_offset), 1,
-		"$label: borrowing is logged once as a WARNING, not per call");
+		"$label: borrowing is logged once, as LOG, not per call");
 	$max_id = max_of(@ids);
 	return @ids;
 }
@@ -114,16 +130,19 @@ cmp_ok(abs(($gaps[0] // 0) - $hour_ms), '<', 10_000, "down: the gap named ($gaps
 my $s = snowflake_status($node);
 is($s->{clock_behind_errors}, '5', 'down: snowflake_status() counts 5 clock-behind errors');
 is($s->{last_id}, '', 'down: no ID was issued since the start');
-is(count_in_log($node, $too_far_re, $offset), 1, 'down: the event is logged once as a WARNING');
+is(count_in_log($node, $too_far_re, $offset), 1, 'down: the event is logged once, at the start');
+is($s->{clock_warnings}, '1', 'down: snowflake_status() counts one clock warning');
 
 set_max_drift('2h');
 expect_borrowing('down, max_clock_drift 2h', $offset);
+is(snowflake_status($node)->{clock_warnings}, '2', 'down: borrowing is the second clock warning');
 
 # Lowering the bound again while still behind is a new event: errors again,
-# one more WARNING.
+# one more line in the log.
 set_max_drift(undef);
 expect_too_far_behind('down, bound lowered again', 3);
 is(count_in_log($node, $too_far_re, $offset), 2, 'down: the new event is logged once more');
+is(snowflake_status($node)->{clock_warnings}, '3', 'down: and counted: 3 clock warnings');
 
 # The clock back to normal: IDs follow it, still above all earlier ones.
 $node->stop;
@@ -162,10 +181,13 @@ $s = snowflake_status($node);
 is($s->{clock_behind_errors} - $before->{clock_behind_errors},
 	5, 'running: snowflake_status() counts 5 more clock-behind errors');
 is($s->{last_id}, $before->{last_id}, 'running: no ID was issued');
-is(count_in_log($node, $too_far_re, $offset), 1, 'running: the event is logged once as a WARNING');
+is(count_in_log($node, $too_far_re, $offset), 1, 'running: the event is logged once, as LOG');
+is($s->{clock_warnings} - $before->{clock_warnings}, 1, 'running: and counted once');
 
 set_max_drift('2h');
 expect_borrowing('running, max_clock_drift 2h', $offset);
+is(snowflake_status($node)->{clock_warnings} - $before->{clock_warnings},
+	2, 'running: borrowing is the second clock warning');
 
 # Forward again: IDs follow the clock once it passes the last issued one.
 write_clock_file($clock_file, '+0');
@@ -188,6 +210,12 @@ $max_id = max_of(@ids);
 is(snowflake_status($node)->{clock_drift_ms}, '0', 'running: IDs follow the clock again');
 ok($node->log_contains(qr/LOG:  snowflake: IDs follow the system clock again/, $offset),
 	'running: the return to normal is logged');
+is(snowflake_status($node)->{clock_warnings} - $before->{clock_warnings},
+	2, 'running: the return to normal is no clock warning');
+# The statement that noticed a condition is not in the log line's context:
+# it is an application's, and incidental.
+is(count_in_log($node, qr/(?:behind the last issued ID|follow the system clock again)[^\n]*\n(?:[^\n]*(?:DETAIL|HINT):[^\n]*\n)*[^\n]*(?:STATEMENT|CONTEXT):/, 0),
+	0, 'no clock line in the log carries the statement or context that noticed it');
 set_max_drift(undef);
 
 #
@@ -218,6 +246,7 @@ $s = snowflake_status($node);
 cmp_ok($stored_ms, '>=', id_ms($max_id), 'restart: the stored reservation covers the newest ID');
 my $lead_floor_ms = $stored_ms - int((time() + $seen) * 1000 - 1_704_067_200_000);
 cmp_ok($s->{borrow_events}, '>=', 1, 'restart: borrowing is counted');
+is($s->{clock_warnings}, '1', 'restart: one clock warning, from the start');
 cmp_ok($lead_floor_ms, '>', 0, "restart: IDs are ahead of the server's clock (by $lead_floor_ms ms at least)");
 cmp_ok($s->{clock_drift_ms}, '>=', $lead_floor_ms - 100,
 	"restart: clock_drift_ms $s->{clock_drift_ms} shows the lead");

@@ -91,7 +91,7 @@ for my $label (sort keys %targets)
 			q{SELECT extversion, (SELECT count(*) FROM pg_operator
 			    WHERE 'snowflake'::regtype IN (oprleft, oprright))
 			  FROM pg_extension WHERE extname = 'snowflake'}),
-		'1.2|30', "$label: the extension (1.2) with its 30 operators");
+		'1.3|30', "$label: the extension (1.3) with its 30 operators");
 	is($target->safe_psql('app',
 			q{SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname)
 			  FROM pg_constraint WHERE conrelid = 'lines'::regclass AND contype IN ('f', 'p')}),

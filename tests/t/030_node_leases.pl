@@ -55,12 +55,16 @@ my $a = coordinated_node('lease_a', 9);
 start_node($a);
 $a->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_snowflake_state($a, 'ready'), 'A holds node id 9');
+my $a_status = snowflake_status($a);
+is( join(',', map { $a_status->{$_} } qw(lease_claims leases_lost fence_expirations)),
+	'1,0,0', 'snowflake_status() on A: one claim, no lease lost, no fence expired');
 my @a_ids = keep_ids('a', next_ids($a, 1000));
 
 my $b = coordinated_node('lease_b', 9);
 start_node($b);
 $b->safe_psql('postgres', 'CREATE EXTENSION snowflake');
 ok(wait_snowflake_state($b, 'node id held by another server'), 'B, also node id 9, is refused');
+is(snowflake_status($b)->{lease_claims}, '0', 'snowflake_status() on B: no claim');
 my ($ret, $out, $err) = try_next_id($b);
 isnt($ret, 0, "B's snowflake_next_id() fails");
 like($err, qr/ERROR:  55P03: snowflake node id 9 is held by another server/,
@@ -86,6 +90,7 @@ $a->stop;
 ok(wait_snowflake_state($b, 'ready', 30), 'B claims node id 9 once A released it');
 my $takeover = time() - $t0;
 cmp_ok($takeover, '<', $ttl, 'without waiting for the lease to expire');
+is(snowflake_status($b)->{lease_claims}, '1', 'snowflake_status() on B: one claim');
 my @b_ids = keep_ids('b', next_ids($b, 2000));
 cmp_ok(min_of(@b_ids), '>', max_of(@a_ids), "every ID of B is above every ID of A");
 
@@ -119,6 +124,7 @@ cmp_ok(min_of(@c_ids), '>', max_of(@b_ids),
 
 # ---- Hand-over from a frozen holder -----------------------------------------
 push @c_ids, keep_ids('c', next_ids($c, 5000));
+my $c_before = snowflake_status($c);
 my @frozen = ($c->{_pid}, postmaster_children($c->{_pid}));
 kill 'STOP', @frozen;
 # D streams to a standby later (a hot standby claims nothing; a promoted
@@ -148,6 +154,10 @@ is($c_issued, 0, 'the thawed C issues nothing');
 is($c_refusals, 20, 'every call fails with 55P03');
 ok(wait_snowflake_state($c, 'node id held by another server', 30),
 	'and C sees that D holds node id 9');
+my $c_after = snowflake_status($c);
+is($c_after->{leases_lost} - $c_before->{leases_lost}, 1, 'snowflake_status() on C: the lease lost');
+is($c_after->{fence_expirations} - $c_before->{fence_expirations},
+	1, 'and its fence expired once (while frozen)');
 push @d_ids, keep_ids('d', next_ids($d, 1000));
 $c->stop;
 
@@ -169,6 +179,16 @@ sub issue_until_fenced
 	return ($last_ok - $since, undef, '');
 }
 
+# The fence's expiry is counted when the writer next publishes one, which
+# may wait for its etcd request to time out.
+sub wait_fence_expirations
+{
+	my ($node, $above) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT fence_expirations > $above FROM snowflake_status()");
+}
+
+my $d_fences = snowflake_status($d)->{fence_expirations};
 $etcd->freeze_member($_) for 0 .. 2;
 $t0 = time();
 my ($kept, $failed_at, $fence_error) = issue_until_fenced($d, $t0, 'd');
@@ -176,6 +196,8 @@ ok(defined $failed_at, 'with every etcd member frozen, D stops issuing');
 cmp_ok($kept, '<', $ttl, sprintf('within the lease time (last ID %.2f s after etcd froze)', $kept));
 like($fence_error, qr/55P03: snowflake cannot confirm its node-id lease with etcd/,
 	'with the documented error');
+ok(wait_fence_expirations($d, $d_fences), 'snowflake_status() on D counts the expired fence');
+$d_fences = snowflake_status($d)->{fence_expirations};
 my $longest_fenced_issue = $kept;
 # snowflake_fleet() asks etcd from the backend: a statement_timeout still
 # ends it while etcd does not answer (each request would wait its timeout).
@@ -194,6 +216,7 @@ $etcd->kill_member($_) for 0 .. 2;
 $t0 = time();
 ($kept, $failed_at, $fence_error) = issue_until_fenced($d, $t0, 'd');
 ok(defined $failed_at, 'with every etcd member killed, D stops issuing');
+ok(wait_fence_expirations($d, $d_fences), 'and counts a second expired fence');
 cmp_ok($kept, '<', $ttl, sprintf('within the lease time (last ID %.2f s after)', $kept));
 $longest_fenced_issue = $kept if $kept > $longest_fenced_issue;
 $etcd->start_member($_) for 0 .. 2;

@@ -183,12 +183,13 @@ sub next_ids
 }
 
 # One call that may fail: (exit code, stdout, stderr), stderr with SQLSTATE
-# ("ERROR:  58000: ...").
+# ("ERROR:  58000: ..."). $setup: a statement to run first in the session
+# (e.g. SET client_min_messages = log).
 sub try_next_id
 {
-	my ($node) = @_;
+	my ($node, $setup) = @_;
 	my ($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY verbose\nSELECT snowflake_next_id()");
+		"\\set VERBOSITY verbose\n" . ($setup ? "$setup;\n" : '') . 'SELECT snowflake_next_id()');
 	return ($ret, $out, $err);
 }
 
@@ -200,8 +201,9 @@ sub snowflake_status
 		'postgres',
 		'SELECT __COLUMNS__ FROM snowflake_status()',
 		qw(node_id last_id last_id_time reserved_until clock_drift_ms
-		  borrow_events next_ms_waits clock_behind_errors reservation_writes
-		  reservation_failures state));
+		  borrow_events next_ms_waits clock_behind_errors clock_warnings
+		  reservation_writes reservation_failures lease_claims leases_lost
+		  fence_expirations state));
 }
 
 # snowflake_status().state: "ready", "in recovery", "node id held by another server", ...
