@@ -189,6 +189,7 @@ class SimServer final : public snowflake::LeaseKeeperHost {
     held_node_id_.store(-1);
     leases_lost_.fetch_add(1);
   }
+  void OnSecondHolder(int32_t) override {}
   void OnRoundFailed(const Status&, int32_t) override {}
   void OnKeptAlive(int32_t) override {}
   void OnHighWaterRaised() override { high_water_ms_ = lease_->high_water_ms(); }

@@ -79,10 +79,9 @@ void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput
   const int64_t first_window =
       std::min(std::max({input.now_ms, last_ms, start_after}) + kReserveAheadMs, kMaxTimestampMs);
   const Status raised = lease_->RaiseHighWater(first_window);
-  if (raised.code == StatusCode::kLeaseLost) {
+  if (raised.code == StatusCode::kLeaseLost || raised.code == StatusCode::kSecondHolder) {
     host_->UnlockRenewals();
-    host_->OnLeaseLost(outcome.node_id);
-    next_claim_ms_ = 0;
+    RoundFailed(raised, outcome.node_id);
     return;
   }
   host_->OnClaimedLocked(outcome, start_after);
@@ -127,8 +126,9 @@ void LeaseKeeper::RaiseHighWaterIfNeeded(const LeaseKeeperInput& input) {
 }
 
 void LeaseKeeper::RoundFailed(const Status& status, int32_t node_id) {
-  if (status.code == StatusCode::kLeaseLost) {
-    host_->OnLeaseLost(node_id);
+  if (status.code == StatusCode::kLeaseLost || status.code == StatusCode::kSecondHolder) {
+    host_->OnLeaseLost(node_id);  // first: issuing stops at once
+    if (status.code == StatusCode::kSecondHolder) host_->OnSecondHolder(node_id);
     next_claim_ms_ = 0;
     return;
   }

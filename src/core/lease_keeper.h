@@ -51,6 +51,11 @@ class LeaseKeeperHost {
   // stop issuing at once; the keeper claims again at the next step.
   virtual void OnLeaseLost(int32_t node_id) = 0;
 
+  // Another process raised node_id's mark under this server's own lease (a
+  // copy of this server's memory: a cloned or restored virtual machine).
+  // The lease is revoked already, and OnLeaseLost() came first.
+  virtual void OnSecondHolder(int32_t node_id) = 0;
+
   // etcd did not answer (or refused) a keep-alive or a mark raise: the
   // fence runs out unless a later round succeeds.
   virtual void OnRoundFailed(const Status& status, int32_t node_id) = 0;

@@ -322,18 +322,29 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
       Drop();
       return Status::Error(StatusCode::kLeaseLost, "the node id is no longer held under our lease");
     }
-    // Still ours, but the mark is not as we last saw it. The usual writer
-    // is this holder itself (a write whose answer was lost, applied); etcd
-    // does not stop anyone else from writing the key (etcdctl, a second
-    // process on this same lease), and nothing here tells them apart. A
-    // stored mark at or above the target is taken as written; a lower one
-    // is written over in the next round, against the revision read now.
+    // Still ours, but the mark is not as we last saw it. This holder's own
+    // writes never go past target (the highest it ever attempted): a write
+    // whose answer was lost, applied, leaves at most that. A stored mark
+    // above it was written by someone else under our lease, whose holder
+    // key compares equal: a second process with this process's memory (a
+    // virtual machine cloned while running, or restored from a memory
+    // snapshot), issuing the same IDs. Stop at once, and end the lease so
+    // that the copy stops too; each must claim anew, above the mark.
     const std::vector<EtcdKeyValue>& mark = result.ranges[1];
     int64_t stored = -1;
     if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
       return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
     high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
-    if (stored >= target) {
+    if (stored > target) {
+      const int64_t lease_id = lease_id_;
+      Drop();
+      lease_id_ = 0;
+      (void)etcd_->RevokeLease(lease_id);
+      return Status::Error(StatusCode::kSecondHolder,
+                           "another process raised the node id's high-water mark under this "
+                           "server's own lease");
+    }
+    if (stored == target) {
       high_water_ms_ = stored;
       return Status::Ok();
     }

@@ -98,9 +98,13 @@ class NodeLease {
   // Raises the node id's high-water mark to ms (never lowers it), in a
   // transaction that checks our holder key still carries our lease and that
   // the mark is as we last saw it (so a late replay of an older write fails).
-  // kLeaseLost when it does not (the claim is dropped); kUnavailable when no
-  // answer came (it may or may not have been applied: high_water_ms() stays
-  // at the last confirmed value).
+  // kLeaseLost when it does not (the claim is dropped); kSecondHolder when
+  // the holder key is ours but the mark stands above anything this process
+  // ever wrote: another process holds the id under this very lease (a
+  // cloned or restored virtual machine); the claim is dropped and the lease
+  // revoked, so both stop. kUnavailable when no answer came (it may or may
+  // not have been applied: high_water_ms() stays at the last confirmed
+  // value).
   Status RaiseHighWater(int64_t ms);
 
   // The seconds left of another holder's lease (for the log), -1 when it

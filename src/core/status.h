@@ -25,6 +25,7 @@ enum class StatusCode {
   kNodeIdTaken,      // another server holds the node id
   kNoFreeNodeId,     // every node id is held
   kLeaseLost,        // our lease expired or our claim is gone: stop issuing
+  kSecondHolder,     // another process holds our node id under our own lease: stop issuing
   kBeyondHighWater,  // a reservation past the node id's high-water mark in etcd
 };
 

@@ -446,6 +446,19 @@ class WriterLeaseHost final : public snowflake::LeaseKeeperHost {
                              node_id)));
   }
 
+  void OnSecondHolder(int32_t node_id) override {
+    ereport(WARNING,
+            (errmsg("snowflake: another process holds node id %d under this server's own etcd "
+                    "lease; stopped issuing and revoked the lease",
+                    node_id),
+             errdetail("The node id's high-water mark stands above anything this server wrote: "
+                       "a copy of this server runs with its memory (a virtual machine cloned "
+                       "while running, or restored from a memory snapshot), and both issued the "
+                       "same IDs until now. Each copy must claim a node id anew, above the mark."),
+             errhint("Find the copy and stop it; a copy that is to run on must have its own "
+                     "data directory and node id.")));
+  }
+
   void OnRoundFailed(const snowflake::Status&, int32_t node_id) override {
     char detail[512];
     snprintf(detail, sizeof detail, "%s", writer_etcd->LastErrorDetail().c_str());

@@ -71,6 +71,9 @@ class RecordingHost final : public snowflake::LeaseKeeperHost {
   void OnLeaseLost(int32_t node_id) override {
     events.push_back("lost " + std::to_string(node_id));
   }
+  void OnSecondHolder(int32_t node_id) override {
+    events.push_back("second holder " + std::to_string(node_id));
+  }
   void OnRoundFailed(const Status&, int32_t) override { events.push_back("round failed"); }
   void OnKeptAlive(int32_t) override { events.push_back("kept alive"); }
   void OnHighWaterRaised() override { events.push_back("raised"); }

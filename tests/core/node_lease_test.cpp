@@ -383,6 +383,46 @@ TEST_F(NodeLeaseTest, AKeepAliveWhoseHolderCheckFailsDoesNotMoveTheFence) {
   EXPECT_EQ(a.valid_until_ms(), 0);
 }
 
+// A virtual machine cloned while running (or restored from a memory
+// snapshot): a second process with the same lease, the same holder key and
+// the same memory. The first mark write that finds the mark above anything
+// this process wrote is the proof: it stops, and revokes the lease so that
+// the copy stops too; a new claim starts above the copy's mark.
+TEST_F(NodeLeaseTest, ASecondProcessOnTheSameLeaseIsDetectedByTheMarkAndStopsBoth) {
+  NodeLease original(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(original.Claim(9, -1, &out).ok());
+  ASSERT_TRUE(original.RaiseHighWater(100000).ok());
+  NodeLease copy(&etcd_, &clock_, Options(), Server("a"));
+  copy.AdoptLease(original.lease_id());
+  ASSERT_TRUE(copy.Claim(9, -1, &out).ok()) << "the copy finds the holder key its own";
+  ASSERT_TRUE(copy.RaiseHighWater(105000).ok());
+
+  const Status status = original.RaiseHighWater(101000);
+  EXPECT_EQ(status.code, StatusCode::kSecondHolder);
+  EXPECT_FALSE(original.held());
+  EXPECT_EQ(original.valid_until_ms(), 0) << "stops at once";
+  EXPECT_EQ(copy.KeepAlive().code, StatusCode::kLeaseLost) << "the copy's lease is gone too";
+  EXPECT_FALSE(copy.held());
+
+  // Claimed anew: above everything either process could issue.
+  NodeLease again(&etcd_, &clock_, Options(), Server("a"));
+  ASSERT_TRUE(again.Claim(9, -1, &out).ok());
+  EXPECT_GE(out.high_water_ms, 105000);
+}
+
+// Its own write whose answer was lost is not a second process.
+TEST_F(NodeLeaseTest, ItsOwnLostWriteIsNotTakenForASecondProcess) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  etcd_.LoseNextAnswers(1);
+  EXPECT_EQ(a.RaiseHighWater(200000).code, StatusCode::kUnavailable);
+  ASSERT_TRUE(a.RaiseHighWater(150000).ok()) << "the stored 200000 is its own";
+  EXPECT_TRUE(a.held());
+  EXPECT_EQ(a.high_water_ms(), 200000);
+}
+
 TEST_F(NodeLeaseTest, AnAdoptedLeaseClaimsWithoutWaiting) {
   NodeLease a(&etcd_, &clock_, Options(), Server("a"));
   ClaimOutcome out;

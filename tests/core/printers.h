@@ -35,6 +35,8 @@ inline const char* Name(StatusCode c) {
       return "kNoFreeNodeId";
     case StatusCode::kLeaseLost:
       return "kLeaseLost";
+    case StatusCode::kSecondHolder:
+      return "kSecondHolder";
     case StatusCode::kBeyondHighWater:
       return "kBeyondHighWater";
   }
