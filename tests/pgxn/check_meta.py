@@ -150,6 +150,10 @@ if "CHANGELOG.md" in texts:
 if "README.md" in texts:
     api = re.findall(r"^## SQL API \(version ([^)]+)\)", texts["README.md"], re.M)
     check(api == [ext_version], f"README.md's SQL API heading says version {ext_version}", f"it says {api}")
+    # GitHub's anchor for that heading, as the table of contents links it.
+    anchor = "#sql-api-version-" + ext_version.replace(".", "")
+    check(f"]({anchor})" in texts["README.md"], f"README.md's contents link the heading as {anchor}",
+          "the link is stale or missing")
 makefile_data = re.search(r"^DATA\s*=\s*(.*)$", read("Makefile"), re.M)
 check(makefile_data is not None and sorted(makefile_data.group(1).split()) == all_scripts,
       "the Makefile's DATA installs every install script", f"DATA: {makefile_data.group(1) if makefile_data else None}")
