@@ -52,19 +52,19 @@ if (!-f $tar && -e "$tree/.git")
 	my ($out, $err) = ('', '');
 	IPC::Run::run([ "$tree/scripts/upgrade-source.sh", "$base/upgrade-from" ],
 		'>', \$out, '2>', \$err)
-	  or BAIL_OUT("scripts/upgrade-source.sh failed: $err");
+	  or die "scripts/upgrade-source.sh failed: $err";
 	chomp($tar = $out);
 }
 plan skip_all => "no source of release $from: not a git checkout, and no upgrade-from/ archive "
   . '(scripts/upgrade-source.sh makes it)'
   unless -f $tar;
 
-sub run_ok_or_bail
+sub run_ok_or_die
 {
 	my ($what, @cmd) = @_;
 	my ($out, $err) = ('', '');
 	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err)
-	  or BAIL_OUT("$what failed: @cmd\n$out\n$err");
+	  or die "$what failed: @cmd\n$out\n$err";
 	return $out;
 }
 
@@ -72,17 +72,23 @@ sub run_ok_or_bail
 my $t0 = time();
 my $src = "$base/src-$from";
 make_path($src);
-run_ok_or_bail('unpacking', 'tar', '-xf', $tar, '-C', $src);
+run_ok_or_die('unpacking', 'tar', '-xf', $tar, '-C', $src);
 my $stage = "$base/stage";
 {
 	# Through the compiler cache when there is one (scripts/ccache.sh), at a
 	# lower priority than the servers of the TAP files running beside this one.
 	local $ENV{CCACHE_BASEDIR} = $src;
 	local $ENV{CCACHE_NOHASHDIR} = '1';
+	# The cache must be this user's to write: make test runs the TAP files as
+	# an unprivileged user, while its cache (CCACHE_DIR) belongs to root, and
+	# HOME may still be root's. Otherwise a cache of this test's own (cold).
+	my $cache_dir = $ENV{CCACHE_DIR}
+	  // ($ENV{XDG_CACHE_HOME} // ($ENV{HOME} // '/nonexistent') . '/.cache') . '/ccache';
+	local $ENV{CCACHE_DIR} = -w $cache_dir ? $cache_dir : "$base/ccache";
 	my $ccache = grep({ -x "$_/ccache" } split /:/, $ENV{PATH}) ? 'ccache ' : '';
-	run_ok_or_bail("building release $from", 'nice', '-n', '10', 'make', '-s', '-C', $src,
+	run_ok_or_die("building release $from", 'nice', '-n', '10', 'make', '-s', '-C', $src,
 		'-j2', "CXX=${ccache}g++", "PG_CONFIG=$pg_config");
-	run_ok_or_bail("installing release $from into $stage",
+	run_ok_or_die("installing release $from into $stage",
 		'make', '-s', '-C', $src, 'install', "DESTDIR=$stage", "PG_CONFIG=$pg_config");
 }
 note(sprintf('release %s built and staged in %d s', $from, time() - $t0));
@@ -90,7 +96,7 @@ note(sprintf('release %s built and staged in %d s', $from, time() - $t0));
 # ---- a private PostgreSQL installation ----------------------------------
 sub pg_config_dir
 {
-	my $dir = run_ok_or_bail('pg_config', $pg_config, "--$_[0]");
+	my $dir = run_ok_or_die('pg_config', $pg_config, "--$_[0]");
 	chomp $dir;
 	return $dir;
 }
@@ -113,7 +119,7 @@ sub link_dir
 
 # The programs are copies: PostgreSQL resolves its own path through links.
 make_path("$root$bindir");
-run_ok_or_bail('copying the programs', 'cp', '-a', "$bindir/.", "$root$bindir/");
+run_ok_or_die('copying the programs', 'cp', '-a', "$bindir/.", "$root$bindir/");
 link_dir($libdir, "$root$libdir", 'snowflake.so' => 1);
 link_dir($sharedir, "$root$sharedir", extension => 1);
 opendir my $ext, "$sharedir/extension" or die $!;
@@ -147,7 +153,7 @@ my @old_files = put_snowflake_files($stage);
 ok((grep { $_ eq 'snowflake.so' } @old_files), "release $from installed: @old_files");
 
 my $install = dirname("$root$bindir");
-is(run_ok_or_bail('private pg_config', "$root$bindir/pg_config", '--pkglibdir'),
+is(run_ok_or_die('private pg_config', "$root$bindir/pg_config", '--pkglibdir'),
 	"$root$libdir\n", 'the private installation finds its own library directory');
 
 # ---- the old release, running, with IDs issued --------------------------
