@@ -44,15 +44,9 @@ def strip_comments(code):
     out, i, n = [], 0, len(code)
     while i < n:
         c = code[i]
-        if c == '"':
+        if c in "\"'":  # a string or character literal, to its closing quote
             j = i + 1
-            while code[j] != '"':
-                j += 2 if code[j] == "\\" else 1
-            out.append(code[i:j + 1])
-            i = j + 1
-        elif c == "'":
-            j = i + 1
-            while code[j] != "'":
+            while code[j] != c:
                 j += 2 if code[j] == "\\" else 1
             out.append(code[i:j + 1])
             i = j + 1
