@@ -13,6 +13,7 @@
 #   make dist                 the PGXN release archive, from git HEAD
 #   make pgxn-check           META.json against the PGXN meta spec; versions and file names in the docs
 #   make docs-check           docs/troubleshooting.md against every message, and cited sections
+#   make monitoring-check     the alert rules (promtool check and test rules) and the metric names of monitoring/
 #   make fuzz                 libFuzzer targets in tests/fuzz/, FUZZ_SECONDS each (default 30)
 #   make soak DURATION=600    crash/clock/disk soak test in seconds (not part of make test)
 
@@ -131,7 +132,7 @@ EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_
 	output_not_preloaded build
 
 .PHONY: demo test bench fuzz soak format format-check lint test-all-versions deb deb-test dist pgxn-check \
-	docs-check
+	docs-check monitoring-check
 demo:
 	scripts/demo.sh
 
@@ -164,6 +165,9 @@ pgxn-check:
 
 docs-check:
 	PG_CONFIG=$(PG_CONFIG) python3 scripts/check-docs.py
+
+monitoring-check:
+	python3 scripts/check-monitoring.py
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),30) scripts/fuzz.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make check: the inner loop between edits, in under 3 minutes on 2 cores.
-#   the documentation's facts (make pgxn-check, make docs-check); build and
+#   the documentation's facts (make pgxn-check, make docs-check) and the
+#   monitoring files (make monitoring-check); build and
 #   install; the core's GoogleTest suite (plain, no sanitizer);
 #   pg_regress on its three throwaway servers; and a small TAP smoke set
 #   (below), side by side with the unit tests.
@@ -26,6 +27,7 @@ phase "dependencies" scripts/install-deps.sh test
 failed=()
 phase "PGXN: META.json and the docs' versions" make -s pgxn-check || failed+=("META.json")
 phase "docs against the code" make -s docs-check || failed+=("docs-check")
+phase "monitoring: alert rules and metric names" make -s monitoring-check || failed+=("monitoring-check")
 phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
 

@@ -19,15 +19,18 @@ build=(make g++ postgresql-"$major" postgresql-server-dev-"$major" "${etcd_dev[@
 # the build: IPC::Run, libfaketime (clock shifts), mount and ps (fault
 # tests), etcd and etcdctl (node-id leases), Patroni (failover tests).
 # Patroni talks to etcd through python3-etcd, which its package stopped
-# pulling in with Debian 13.
+# pulling in with Debian 13. prometheus-postgres-exporter: scraped with the
+# query file of monitoring/ (tests/t/038_postgres_exporter.pl).
 suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server etcd-client patroni python3-etcd
-  python3-psycopg2)
+  python3-psycopg2 prometheus-postgres-exporter)
 # python3-jsonschema validates META.json against the PGXN spec (tests/pgxn/).
 # The etcd client's GoogleTest makes certificates with openssl and asks etcd
 # for a token with curl.
 # ccache: the compiler cache of make test and make check (scripts/ccache.sh).
+# prometheus ships promtool, which checks and unit-tests the alert rules of
+# monitoring/prometheus/ (make monitoring-check).
 test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
-  clang libclang-rt-14-dev openssl curl ccache)
+  clang libclang-rt-14-dev openssl curl ccache prometheus)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.

@@ -8,7 +8,8 @@
 #   3. beside them: formatting (clang-format), clang-tidy (in the background
 #      too, beside what follows), META.json (PGXN) and
 #      the versions and file names in the docs, the docs against the code
-#      (every message in docs/troubleshooting.md, cited sections exist),
+#      (every message in docs/troubleshooting.md, cited sections exist), the
+#      alert rules and metric names of monitoring/ (promtool),
 #      the core's GoogleTest suite, plain, under ASan+UBSan and under TSan,
 #      then every libFuzzer target in tests/fuzz/ for a bounded time.
 # Compiles go through a compiler cache shared by the clones on this machine
@@ -92,6 +93,7 @@ phase "format check" make -s format-check || failed+=("format check")
 phase_bg "clang-tidy" nice -n 10 make -s lint
 phase "PGXN: META.json" make -s pgxn-check || failed+=("META.json")
 phase "docs against the code" make -s docs-check || failed+=("docs-check")
+phase "monitoring: alert rules and metric names" make -s monitoring-check || failed+=("monitoring-check")
 phase "GoogleTest (plain, ASan+UBSan, TSan)" scripts/gtest.sh || failed+=(GoogleTest)
 phase "fuzzing (${FUZZ_SECONDS:-30} s per target)" env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" nice -n 10 scripts/fuzz.sh ||
   failed+=(fuzzing)
