@@ -2,7 +2,8 @@
 # make test: installs what is missing, builds, and runs every test:
 #   1. the build with -Wall -Wextra -Werror;
 #   2. in the background: pg_regress on throwaway servers (preloaded, node id
-#      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster),
+#      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster;
+#      the client examples among them, node-pg installed by npm ci first),
 #      as an unprivileged user, several TAP files at once (prove -j); and a
 #      short smoke run of the benchmark, so it does not rot;
 #   3. beside them: formatting (clang-format), clang-tidy (in the background
