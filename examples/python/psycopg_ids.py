@@ -19,8 +19,11 @@ class KeyPool:
 
     def next(self):
         if not self.keys:
-            rows = self.conn.execute("SELECT id FROM snowflake_next_ids(%s) AS id", (self.batch,))
-            self.keys = [id for (id,) in rows]
+            rows = self.conn.execute("SELECT id, id::text FROM snowflake_next_ids(%s) AS id", (self.batch,))
+            self.keys = []
+            for id, server_text in rows:
+                assert str(id) == server_text, f"ID changed: the server sent {server_text}, the client has {id}"
+                self.keys.append(id)
             self.keys.reverse()  # pop() from the end hands them out in order
         return self.keys.pop()
 
@@ -38,7 +41,8 @@ with psycopg.connect("", autocommit=True) as conn:
     # Keys from the INSERT itself, in text results, then in binary ones.
     for binary in (False, True):
         with conn.cursor(binary=binary) as cur:
-            cur.execute("INSERT INTO orders (item) VALUES ('tea'), ('cake'), ('scones') RETURNING id, id::text")
+            cur.execute("INSERT INTO orders (item) VALUES ('tea'), ('cake'), ('scones') "
+                        "RETURNING id, id::text")
             for id, server_text in cur.fetchall():
                 assert isinstance(id, int) and str(id) == server_text, (id, server_text)
             print(f"inserted orders up to {id} ({'binary' if binary else 'text'} results)")
@@ -61,11 +65,10 @@ with psycopg.connect("", autocommit=True) as conn:
 
     keys = [id for id, _ in orders] + [id for id, _, _ in lines]
     assert len(set(keys)) == len(keys), "a key was handed out twice"
-    assert all(a < b for a, b in zip(keys[: len(orders)], keys[1 : len(orders)])), "orders' keys not ascending"
-    server = conn.execute("""SELECT array_agg(id::text) FROM (
-                               SELECT id FROM orders WHERE item LIKE 'bulk %'
-                               UNION ALL SELECT id FROM order_lines) AS k""").fetchone()[0]
+    (server,) = conn.execute("""SELECT array_agg(id::text) FROM (
+                                  SELECT id FROM orders WHERE item LIKE 'bulk %'
+                                  UNION ALL SELECT id FROM order_lines) AS k""").fetchone()
     assert sorted(server) == sorted(str(k) for k in keys), "the server holds other keys than the pool gave"
-    joined = conn.execute("SELECT count(*) FROM orders JOIN order_lines ON order_lines.order_id = orders.id").fetchone()[0]
+    (joined,) = conn.execute("SELECT count(*) FROM orders JOIN order_lines ON order_id = orders.id").fetchone()
     assert joined == len(lines), joined
-    print(f"bulk load: {len(orders)} orders and {len(lines)} lines keyed from snowflake_next_ids(500), all exact")
+    print(f"bulk load: {len(orders)} orders, {len(lines)} lines, keys from snowflake_next_ids(500), all exact")

@@ -40,7 +40,8 @@ with Session(engine) as session:
     session.flush()  # INSERT ... RETURNING orders.id, then the lines with their order's id
     order_texts = session.execute(text("SELECT id::text FROM orders ORDER BY id")).scalars().all()
     assert [str(order.id) for order in orders] == order_texts, order_texts
-    line_texts = session.execute(text("SELECT id::text, order_id::text FROM order_lines ORDER BY id")).all()
+    line_texts = session.execute(
+        text("SELECT id::text, order_id::text FROM order_lines ORDER BY id")).all()
     lines = sorted((line for order in orders for line in order.lines), key=lambda line: line.id)
     assert [(str(line.id), str(line.order_id)) for line in lines] == [tuple(r) for r in line_texts], line_texts
     assert all(isinstance(o.id, int) for o in orders + lines)
