@@ -6,6 +6,7 @@
 #   make test                 every test: core, pg_regress, concurrency, TAP (prints each phase's time)
 #   make lint                 clang-tidy (make format: clang-format)
 #   make installcheck         pg_regress only, on throwaway preloaded servers
+#   make examples             the client examples (examples/) against a throwaway server
 #   make bench                benchmarks (bench/)
 #   make test-all-versions    build, pg_regress and TAP on every supported major (chroots)
 #   make deb                  the Debian package (pg_buildext), in build/deb/
@@ -131,13 +132,16 @@ installcheck-tap:
 EXTRA_CLEAN = $(OBJS:.o=.d) tmp_check_regress tmp_check_node_id_unset tmp_check_not_preloaded output_node_id_unset \
 	output_not_preloaded build
 
-.PHONY: demo test bench fuzz soak format format-check lint test-all-versions deb deb-test dist pgxn-check \
-	docs-check monitoring-check
+.PHONY: demo test examples bench fuzz soak format format-check lint test-all-versions deb deb-test dist \
+	pgxn-check docs-check monitoring-check
 demo:
 	scripts/demo.sh
 
 test:
 	scripts/test.sh
+
+examples:
+	scripts/examples.sh
 
 bench:
 	bench/run.sh

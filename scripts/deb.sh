@@ -26,10 +26,11 @@ out=$repo/build/deb
 rm -rf "$out"
 mkdir -p "$out"
 
-# A copy of the tree, so the build's files never land in the checkout.
+# A copy of the tree, so the build's files never land in the checkout
+# (without node-pg's packages, which make test installs for examples/node).
 src=$out/snowflake-$upstream
 mkdir -p "$src"
-tar --exclude=./.git --exclude=./build -cf - . | tar -xf - -C "$src"
+tar --exclude=./.git --exclude=./build --exclude=./examples/node/node_modules -cf - . | tar -xf - -C "$src"
 echo "=== dpkg-buildpackage (snowflake $version)"
 (
   cd "$src"

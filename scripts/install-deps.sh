@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, if any are missing.
-#   scripts/install-deps.sh build|test|bench|versions|deb
+#   scripts/install-deps.sh build|test|clients|bench|versions|deb
 #   scripts/install-deps.sh --list GROUP...   prints the packages, installs nothing
 # As root it runs apt-get; otherwise it prints the command to run.
 #
@@ -29,8 +29,16 @@ suite=(libipc-run-perl libfaketime util-linux mount procps etcd-server etcd-clie
 # ccache: the compiler cache of make test and make check (scripts/ccache.sh).
 # prometheus ships promtool, which checks and unit-tests the alert rules of
 # monitoring/prometheus/ (make monitoring-check).
-test=("${build[@]}" "${suite[@]}" cmake googletest libgtest-dev clang-format clang-tidy python3-jsonschema
-  clang libclang-rt-14-dev openssl curl ccache prometheus)
+# The client examples (examples/, tests/t/037_clients.pl): psycopg 3, and
+# psycopg2 under SQLAlchemy 1.4 and Django 3.2 (Debian 12's), libpqxx with
+# g++ and pkg-config. node-pg comes from the npm registry (examples/node,
+# npm ci); Debian's nodejs and npm only where no node is installed, as a
+# node from elsewhere (e.g. NodeSource's, which brings its own npm) would
+# conflict with Debian's npm.
+clients=(python3-psycopg python3-psycopg2 python3-sqlalchemy python3-django libpqxx-dev g++ pkg-config)
+command -v node >/dev/null && command -v npm >/dev/null || clients+=(nodejs npm)
+test=("${build[@]}" "${suite[@]}" "${clients[@]}" cmake googletest libgtest-dev clang-format clang-tidy
+  python3-jsonschema clang libclang-rt-14-dev openssl curl ccache prometheus)
 bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.
@@ -43,10 +51,11 @@ group_packages() {
     build) echo "${build[@]}" ;;
     suite) echo "${suite[@]}" ;;
     test) echo "${test[@]}" ;;
+    clients) echo "${clients[@]}" ;;
     bench) echo "${bench[@]}" ;;
     versions) echo "${versions[@]}" ;;
     deb) echo "${deb[@]}" ;;
-    *) echo "usage: $0 [--list] build|suite|test|bench|versions|deb..." >&2; exit 2 ;;
+    *) echo "usage: $0 [--list] build|suite|test|clients|bench|versions|deb..." >&2; exit 2 ;;
   esac
 }
 

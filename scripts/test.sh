@@ -2,7 +2,8 @@
 # make test: installs what is missing, builds, and runs every test:
 #   1. the build with -Wall -Wextra -Werror;
 #   2. in the background: pg_regress on throwaway servers (preloaded, node id
-#      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster),
+#      unset, not preloaded), then the TAP tests (PostgreSQL::Test::Cluster;
+#      the client examples among them, node-pg installed by npm ci first),
 #      as an unprivileged user, several TAP files at once (prove -j); and a
 #      short smoke run of the benchmark, so it does not rot;
 #   3. beside them: formatting (clang-format), clang-tidy (in the background
@@ -35,6 +36,10 @@ phase "dependencies" scripts/install-deps.sh test
 [[ -n $CCACHE_LAUNCHER ]] && ccache --zero-stats >/dev/null
 phase "build" make -s -j"$(nproc)" CCACHE="$CCACHE_LAUNCHER"
 phase "install" make -s install
+failed=()
+# node-pg for the client examples (tests/t/037_clients.pl), before the tree
+# is staged: the staged copy has examples/node/node_modules.
+phase "node-pg for the examples (npm ci)" scripts/examples.sh prepare || failed+=("npm ci")
 
 source scripts/pg_user.sh
 stage=$(stage_tree snowflake-test)
@@ -75,7 +80,7 @@ fi
 
 tap_jobs=${SNOWFLAKE_TAP_JOBS:-$((2 * $(nproc)))}
 sql_tests() {
-  as_pg_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" SNOWFLAKE_TEST_DATAFS="$datafs" \
+  as_pg_user env SNOWFLAKE_TEST_TMPFS="$tmpfs" SNOWFLAKE_TEST_DATAFS="$datafs" SNOWFLAKE_CLIENTS_REQUIRED=1 \
     make -C "$stage" installcheck PROVE_FLAGS="--timer -j$tap_jobs"
 }
 phase_bg "pg_regress and TAP" sql_tests
@@ -85,7 +90,6 @@ phase_bg "pg_regress and TAP" sql_tests
 [[ -x bench/run.sh ]] &&
   phase_bg "benchmark smoke run" env BENCH_QUICK=1 SNOWFLAKE_BENCH_INSTALLED=1 nice -n 10 bench/run.sh
 
-failed=()
 phase "format check" make -s format-check || failed+=("format check")
 # clang-tidy beside the unit tests rather than before them: the machine
 # still idles a fifth of the time while TAP files wait, and clang-tidy
