@@ -101,6 +101,7 @@ class CountingEtcd final : public snowflake::EtcdApi {
     Count(kTimeToLive);
     return inner_.LeaseTimeToLive(lease_id, left);
   }
+  int64_t LastRevision() const override { return inner_.LastRevision(); }
   std::string LastErrorDetail() const override { return inner_.LastErrorDetail(); }
 
   uint64_t count(int kind) const { return counts_[kind].load(std::memory_order_relaxed); }
@@ -141,7 +142,7 @@ class MemoryStore final : public snowflake::StateStore {
 struct ServerOptions {
   std::vector<std::string> endpoints;
   std::string prefix;
-  int64_t ttl_ms = 10000;
+  int64_t ttl_ms = 30000;
   int32_t fixed_node_id = -1;  // -1: etcd assigns one
 };
 
@@ -199,7 +200,7 @@ class SimServer final : public snowflake::LeaseKeeperHost {
     snowflake::EtcdClientConfig config;
     config.endpoints = options_.endpoints;
     // As the server's BuildEtcdClientConfig: a fifth of the TTL per request.
-    config.request_timeout_ms = std::clamp<int64_t>(options_.ttl_ms / 5, 500, 5000);
+    config.request_timeout_ms = snowflake::EtcdRequestTimeoutMs(options_.ttl_ms);
     config.connect_timeout_ms = std::min<int64_t>(1000, config.request_timeout_ms);
     etcd_ = std::make_unique<CountingEtcd>(std::move(config));
     snowflake::HolderIdentity self;
@@ -225,7 +226,9 @@ class SimServer final : public snowflake::LeaseKeeperHost {
       RenewAhead(wall_.NowMs());
       std::this_thread::sleep_for(std::chrono::milliseconds(kStepMs));
     }
-    if (lease_->held()) (void)lease_->Release();
+    // As the reservation writer at its exit: issuing has stopped (this
+    // thread issues), the mark comes back down to what was reserved.
+    if (lease_->held()) (void)lease_->Release(generator_.reserved_until_ms.load());
   }
 
   // A backend's call: one ID under the fence, renewing (capped by the mark)
@@ -430,7 +433,7 @@ struct Options {
   int servers = 64;
   std::string scenario = "storm";
   bool fixed_node_ids = false;
-  int64_t ttl_s = 10;
+  int64_t ttl_s = 30;
   int64_t steady_s = 0;
   double busy = 0.5;
   int64_t timeout_s = 300;

@@ -44,15 +44,21 @@ struct EtcdCompare {
   std::string value;   // kValue (byte-wise comparison)
 };
 
-// One operation of a transaction (etcd's RequestOp): a put, a range read or
-// a delete.
+struct EtcdTxn;
+
+// One operation of a transaction (etcd's RequestOp): a put, a range read, a
+// delete, or a transaction nested in this one (etcd 3.3 and later), which
+// runs atomically with it: a claim tries one node id after another in a
+// single request (node_lease.h).
 struct EtcdOp {
-  enum class Kind { kPut, kRange, kDelete };
+  enum class Kind { kPut, kRange, kDelete, kTxn };
   Kind kind = Kind::kPut;
   std::string key;
-  std::string range_end;  // kRange and kDelete: "" for the single key
-  std::string value;      // kPut
-  int64_t lease = 0;      // kPut: 0 for a key without a lease
+  std::string range_end;     // kRange and kDelete: "" for the single key
+  std::string value;         // kPut
+  int64_t lease = 0;         // kPut: 0 for a key without a lease
+  bool keys_only = false;    // kRange: no values (revisions and lease only)
+  std::vector<EtcdTxn> txn;  // kTxn: exactly one
 };
 
 struct EtcdTxn {
@@ -67,6 +73,9 @@ struct EtcdTxnResult {
   // One entry per op of the branch that ran, in order; the key-values read
   // by a kRange op (empty for a put or a delete).
   std::vector<std::vector<EtcdKeyValue>> ranges;
+  // One entry per op of the branch that ran: a kTxn op's result (a default
+  // one for the other ops).
+  std::vector<EtcdTxnResult> txns;
 };
 
 class EtcdApi {
@@ -97,6 +106,11 @@ class EtcdApi {
   // exists.
   virtual Status LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) = 0;
 
+  // The store's revision that the last answered call reported (etcd's
+  // response header), 0 before any: a claim tells the node ids taken since it
+  // started from those taken before (node_lease.h).
+  virtual int64_t LastRevision() const = 0;
+
   // What went wrong in the last call that did not return kOk, for the log:
   // each endpoint tried and its error ("http://127.0.0.1:2379: Connection
   // refused"), or etcd's own error message.
@@ -112,11 +126,19 @@ inline EtcdOp EtcdPut(const std::string& key, const std::string& value, int64_t 
   op.lease = lease;
   return op;
 }
-inline EtcdOp EtcdRange(const std::string& key, const std::string& range_end = "") {
+inline EtcdOp EtcdRange(const std::string& key, const std::string& range_end = "",
+                        bool keys_only = false) {
   EtcdOp op;
   op.kind = EtcdOp::Kind::kRange;
   op.key = key;
   op.range_end = range_end;
+  op.keys_only = keys_only;
+  return op;
+}
+inline EtcdOp EtcdNestedTxn(EtcdTxn txn) {
+  EtcdOp op;
+  op.kind = EtcdOp::Kind::kTxn;
+  op.txn.push_back(std::move(txn));
   return op;
 }
 inline EtcdOp EtcdDelete(const std::string& key, const std::string& range_end = "") {

@@ -202,25 +202,34 @@ bool CompareToJson(const EtcdCompare& c, Json* out) {
   return true;
 }
 
-// A RequestOp: {"request_put":{...}}, {"request_range":{...}} or
-// {"request_delete_range":{...}}.
+bool TxnToJson(const EtcdTxn& txn, Json* out);
+
+// A RequestOp: {"request_put":{...}}, {"request_range":{...}},
+// {"request_delete_range":{...}} or {"request_txn":{...}}.
 bool OpToJson(const EtcdOp& op, Json* out) {
   Json inner = Json::object();
-  inner["key"] = Base64Encode(op.key);
   const char* name = nullptr;
   switch (op.kind) {
     case EtcdOp::Kind::kPut:
       name = "request_put";
+      inner["key"] = Base64Encode(op.key);
       inner["value"] = Base64Encode(op.value);
       if (op.lease != 0) inner["lease"] = JsonInt64(op.lease);
       break;
     case EtcdOp::Kind::kRange:
       name = "request_range";
+      inner["key"] = Base64Encode(op.key);
       if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
+      if (op.keys_only) inner["keys_only"] = true;
       break;
     case EtcdOp::Kind::kDelete:
       name = "request_delete_range";
+      inner["key"] = Base64Encode(op.key);
       if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
+      break;
+    case EtcdOp::Kind::kTxn:
+      name = "request_txn";
+      if (op.txn.size() != 1 || !TxnToJson(op.txn[0], &inner)) return false;
       break;
   }
   if (name == nullptr) return false;
@@ -241,13 +250,78 @@ bool OpsToJson(const std::vector<EtcdOp>& ops, Json* out) {
   return true;
 }
 
+// A TxnRequest: {"compare":[...],"success":[...],"failure":[...]}.
+bool TxnToJson(const EtcdTxn& txn, Json* out) {
+  Json request = Json::object();
+  Json compares = Json::array();
+  for (const EtcdCompare& c : txn.compare) {
+    Json j;
+    if (!CompareToJson(c, &j)) return false;
+    compares.push_back(std::move(j));
+  }
+  Json success, failure;
+  if (!OpsToJson(txn.success, &success) || !OpsToJson(txn.failure, &failure)) return false;
+  request["compare"] = std::move(compares);
+  request["success"] = std::move(success);
+  request["failure"] = std::move(failure);
+  *out = std::move(request);
+  return true;
+}
+
+bool ParseTxnResponse(const Json& answer, const EtcdTxn& txn, EtcdTxnResult* result,
+                      std::string* why);
+
+// A nested transaction ran at its parent's revision (its answer has no header).
+void SetNestedRevisions(EtcdTxnResult* result) {
+  for (EtcdTxnResult& nested : result->txns) {
+    nested.revision = result->revision;
+    SetNestedRevisions(&nested);
+  }
+}
+
 // One ResponseOp of a TxnResponse, for the op that asked for it.
-bool ParseOpResponse(const Json& resp, const EtcdOp& op, std::vector<EtcdKeyValue>* kvs) {
+bool ParseOpResponse(const Json& resp, const EtcdOp& op, std::vector<EtcdKeyValue>* kvs,
+                     EtcdTxnResult* nested, std::string* why) {
   kvs->clear();
   if (!resp.is_object()) return false;
+  if (op.kind == EtcdOp::Kind::kTxn) {
+    const Json* txn = JsonMember(resp, "response_txn");
+    return txn != nullptr && txn->is_object() && op.txn.size() == 1 &&
+           ParseTxnResponse(*txn, op.txn[0], nested, why);
+  }
   if (op.kind != EtcdOp::Kind::kRange) return true;
   const Json* range = JsonMember(resp, "response_range");
   return range != nullptr && range->is_object() && ParseKvs(*range, kvs);
+}
+
+// A TxnResponse (the answer, or a nested one: those carry no header of
+// their own), for the transaction that asked for it.
+bool ParseTxnResponse(const Json& answer, const EtcdTxn& txn, EtcdTxnResult* result,
+                      std::string* why) {
+  const Json* succeeded = JsonMember(answer, "succeeded");
+  if (succeeded != nullptr && !succeeded->is_boolean()) {
+    *why = "transaction: malformed answer (succeeded)";
+    return false;
+  }
+  result->succeeded = succeeded != nullptr && succeeded->get<bool>();
+  const std::vector<EtcdOp>& ops = result->succeeded ? txn.success : txn.failure;
+  const Json* responses = JsonMember(answer, "responses");
+  const size_t count = responses != nullptr && responses->is_array() ? responses->size() : 0;
+  if (!GetHeaderRevision(answer, &result->revision) ||
+      (responses != nullptr && !responses->is_array()) || count != ops.size()) {
+    *why = "transaction: malformed answer (" + std::to_string(count) + " responses for " +
+           std::to_string(ops.size()) + " operations)";
+    return false;
+  }
+  result->ranges.resize(count);
+  result->txns.resize(count);
+  for (size_t i = 0; i < count; i++) {
+    if (!ParseOpResponse((*responses)[i], ops[i], &result->ranges[i], &result->txns[i], why)) {
+      if (why->empty()) *why = "transaction: malformed answer (response " + std::to_string(i) + ")";
+      return false;
+    }
+  }
+  return true;
 }
 
 // curl's progress callback: non-zero abandons the transfer.
@@ -341,10 +415,11 @@ bool EtcdGlobalInit() { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
 struct CurlEtcdClient::Impl {
   EtcdClientConfig config;
   CURL* curl = nullptr;
-  size_t current = 0;  // the endpoint that answered last
-  std::string token;   // etcd's auth token; empty: none yet
-  std::string detail;  // LastErrorDetail()
-  std::string body;    // the answer being read
+  size_t current = 0;         // the endpoint that answered last
+  std::string token;          // etcd's auth token; empty: none yet
+  std::string detail;         // LastErrorDetail()
+  std::string body;           // the answer being read
+  int64_t last_revision = 0;  // LastRevision()
   char curl_error[CURL_ERROR_SIZE] = {};
 
   // What one POST to one endpoint gave.
@@ -364,6 +439,17 @@ struct CurlEtcdClient::Impl {
   // error etcd gave (kEtcdError, *grpc_code set), or no endpoint answered
   // (kUnavailable).
   Status Call(const char* path, const Json& request, Json* answer, int* grpc_code);
+
+  // The header's revision: at the top of most answers, inside "result" in
+  // the keep-alive stream's.
+  void NoteRevision(const Json& answer) {
+    const Json* result = JsonMember(answer, "result");
+    int64_t revision = 0;
+    if ((GetHeaderRevision(answer, &revision) && revision > 0) ||
+        (result != nullptr && result->is_object() && GetHeaderRevision(*result, &revision) &&
+         revision > 0))
+      last_revision = revision;
+  }
 
   void Note(const std::string& endpoint, const std::string& what) {
     if (!detail.empty()) detail += "; ";
@@ -512,6 +598,7 @@ Status CurlEtcdClient::Impl::Call(const char* path, const Json& request, Json* a
       int code = 0;
       if (!GatewayError(*answer, &code, &message)) {
         current = index;
+        NoteRevision(*answer);
         return Status::Ok();
       }
       if (code == kGrpcUnavailable || code == kGrpcDeadlineExceeded) {
@@ -636,52 +723,22 @@ Status CurlEtcdClient::RevokeLease(int64_t lease_id) {
 
 Status CurlEtcdClient::Txn(const EtcdTxn& txn, EtcdTxnResult* result) {
   *result = EtcdTxnResult{};
-  Json request = Json::object();
-  Json compares = Json::array();
-  for (const EtcdCompare& c : txn.compare) {
-    Json j;
-    if (!CompareToJson(c, &j)) {
-      impl_->detail = "could not encode a transaction's compare";
-      return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
-    }
-    compares.push_back(std::move(j));
-  }
-  Json success, failure;
-  if (!OpsToJson(txn.success, &success) || !OpsToJson(txn.failure, &failure)) {
+  Json request;
+  if (!TxnToJson(txn, &request)) {
     impl_->detail = "could not encode a transaction";
     return Status::Error(StatusCode::kEtcdError, "etcd request encoding");
   }
-  request["compare"] = std::move(compares);
-  request["success"] = std::move(success);
-  request["failure"] = std::move(failure);
   Json answer;
   int code = 0;
   Status s = impl_->Call("/v3/kv/txn", request, &answer, &code);
   if (!s.ok()) return s;
-  const Json* succeeded = JsonMember(answer, "succeeded");
-  if (succeeded != nullptr && !succeeded->is_boolean()) {
-    impl_->detail = "transaction: malformed answer (succeeded)";
-    return Status::Error(StatusCode::kEtcdError, "etcd answer");
-  }
-  result->succeeded = succeeded != nullptr && succeeded->get<bool>();
-  const std::vector<EtcdOp>& ops = result->succeeded ? txn.success : txn.failure;
-  const Json* responses = JsonMember(answer, "responses");
-  const size_t count = responses != nullptr && responses->is_array() ? responses->size() : 0;
-  if (!GetHeaderRevision(answer, &result->revision) ||
-      (responses != nullptr && !responses->is_array()) || count != ops.size()) {
-    impl_->detail = "transaction: malformed answer (" + std::to_string(count) + " responses for " +
-                    std::to_string(ops.size()) + " operations)";
+  std::string why;
+  if (!ParseTxnResponse(answer, txn, result, &why)) {
+    impl_->detail = why;
     *result = EtcdTxnResult{};
     return Status::Error(StatusCode::kEtcdError, "etcd answer");
   }
-  result->ranges.resize(count);
-  for (size_t i = 0; i < count; i++) {
-    if (!ParseOpResponse((*responses)[i], ops[i], &result->ranges[i])) {
-      impl_->detail = "transaction: malformed answer (response " + std::to_string(i) + ")";
-      *result = EtcdTxnResult{};
-      return Status::Error(StatusCode::kEtcdError, "etcd answer");
-    }
-  }
+  SetNestedRevisions(result);
   return Status::Ok();
 }
 
@@ -720,6 +777,8 @@ Status CurlEtcdClient::LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) {
   if (*ttl_left_s < -1) *ttl_left_s = -1;
   return Status::Ok();
 }
+
+int64_t CurlEtcdClient::LastRevision() const { return impl_->last_revision; }
 
 std::string CurlEtcdClient::LastErrorDetail() const { return impl_->detail; }
 

@@ -13,7 +13,11 @@ LeaseKeeper::LeaseKeeper(NodeLease* lease, GeneratorState* generator, LeaseKeepe
       generator_(generator),
       host_(host),
       fixed_node_id_(fixed_node_id),
-      ttl_ms_(ttl_ms) {}
+      ttl_ms_(ttl_ms),
+      keepalive_interval_ms_(KeepAliveIntervalMs(ttl_ms)),
+      lead_ms_(HighWaterLeadMs(ttl_ms)) {}
+
+int64_t LeaseKeeper::WithLead(int64_t ms) const { return std::min(ms + lead_ms_, kMaxTimestampMs); }
 
 void LeaseKeeper::Step(const LeaseKeeperInput& input) {
   if (!lease_->held()) {
@@ -31,24 +35,29 @@ int64_t LeaseKeeper::next_due_ms() const {
 void LeaseKeeper::Claim(const LeaseKeeperInput& input) {
   const int32_t current = generator_->node_id.load();
   const int32_t preferred = IsValidNodeId(current) ? current : input.preferred_node_id;
+  // The claim raises the mark to where the first window (AfterClaim) will
+  // most likely need it, plus the lead, in the same request; only a mark
+  // that stands ahead of this server's clock needs a raise of its own.
+  const int64_t last_ms = LastIssuedMs(generator_->last_issued.load());
+  const int64_t first_mark = WithLead(std::max(input.now_ms, last_ms) + kReserveAheadMs);
   ClaimOutcome outcome;
   Status status;
   bool previous_run = false;
   if (fixed_node_id_ >= 0) {
-    status = lease_->Claim(fixed_node_id_, -1, &outcome);
+    status = lease_->Claim(fixed_node_id_, -1, &outcome, first_mark);
     previous_run =
         status.code == StatusCode::kNodeIdTaken && SameServer(outcome.holder, lease_->self());
   } else if (preferred >= 0 &&
              (own_run_wait_until_ms_ == 0 || input.monotonic_ms < own_run_wait_until_ms_)) {
-    status = lease_->Claim(preferred, -1, &outcome);
+    status = lease_->Claim(preferred, -1, &outcome, first_mark);
     if (status.code == StatusCode::kNodeIdTaken) {
       previous_run = SameServer(outcome.holder, lease_->self());
       if (previous_run && own_run_wait_until_ms_ == 0)
         own_run_wait_until_ms_ = input.monotonic_ms + ttl_ms_ + 1000;
-      if (!previous_run) status = lease_->Claim(-1, -1, &outcome);
+      if (!previous_run) status = lease_->Claim(-1, -1, &outcome, first_mark);
     }
   } else {
-    status = lease_->Claim(-1, preferred, &outcome);
+    status = lease_->Claim(-1, preferred, &outcome, first_mark);
   }
 
   if (status.ok()) {
@@ -78,7 +87,10 @@ void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput
   // The first window, confirmed in etcd before it can be used.
   const int64_t first_window =
       std::min(std::max({input.now_ms, last_ms, start_after}) + kReserveAheadMs, kMaxTimestampMs);
-  const Status raised = lease_->RaiseHighWater(first_window);
+  // Usually raised by the claim already (Claim()); otherwise now, with the lead.
+  const Status raised = first_window <= lease_->high_water_ms()
+                            ? Status::Ok()
+                            : lease_->RaiseHighWater(WithLead(first_window));
   if (raised.code == StatusCode::kLeaseLost || raised.code == StatusCode::kSecondHolder) {
     host_->UnlockRenewals();
     RoundFailed(raised, outcome.node_id);
@@ -88,16 +100,27 @@ void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput
   host_->UnlockRenewals();
   own_run_wait_until_ms_ = 0;
   // Counted from before the claim's requests: a little early, never late.
-  next_keepalive_ms_ = input.monotonic_ms + ttl_ms_ / 3;
+  next_keepalive_ms_ = input.monotonic_ms + keepalive_interval_ms_;
+  last_issued_at_keepalive_ = generator_->last_issued.load();
   host_->OnClaimed(outcome);
 }
 
+// The holder key is read with the keep-alive only when IDs were issued
+// since the last keep-alive and nothing found the key ours for a whole
+// interval: a busy server's mark raises compare it every few seconds, and
+// an idle one issues nothing that a lost key could repeat (its next ID
+// comes after a keep-alive that reads it, or a mark raise).
 void LeaseKeeper::KeepAliveIfDue(int64_t monotonic_ms) {
   if (monotonic_ms < next_keepalive_ms_) return;
   const int32_t node_id = lease_->node_id();
-  const Status status = lease_->KeepAlive();
+  const uint64_t last_issued = generator_->last_issued.load();
+  const bool confirm_holder =
+      last_issued != last_issued_at_keepalive_ &&
+      monotonic_ms - lease_->holder_confirmed_ms() >= keepalive_interval_ms_;
+  const Status status = lease_->KeepAlive(confirm_holder);
   if (status.ok()) {
-    next_keepalive_ms_ = monotonic_ms + ttl_ms_ / 3;
+    last_issued_at_keepalive_ = last_issued;
+    next_keepalive_ms_ = monotonic_ms + keepalive_interval_ms_;
     host_->OnKeptAlive(node_id);
   } else {
     // Sooner than a full interval: the fence is running out.
@@ -118,7 +141,9 @@ void LeaseKeeper::RaiseHighWaterIfNeeded(const LeaseKeeperInput& input) {
     target = ReservationTarget(input.now_ms, last_ms, -1, start_ms);
   if (target <= lease_->high_water_ms()) return;
   const int32_t node_id = lease_->node_id();
-  const Status status = lease_->RaiseHighWater(target);
+  // Ahead by the lead: the next raise is due only once the reservations
+  // catch up with it (HighWaterLeadMs(): why a new holder does not pay for it).
+  const Status status = lease_->RaiseHighWater(WithLead(target));
   if (status.ok())
     host_->OnHighWaterRaised();
   else

@@ -99,12 +99,16 @@ class LeaseKeeper {
   void KeepAliveIfDue(int64_t monotonic_ms);
   void RaiseHighWaterIfNeeded(const LeaseKeeperInput& input);
   void RoundFailed(const Status& status, int32_t node_id);
+  // ms plus the mark's lead, within the layout.
+  int64_t WithLead(int64_t ms) const;
 
   NodeLease* lease_;
   GeneratorState* generator_;
   LeaseKeeperHost* host_;
   int32_t fixed_node_id_;
   int64_t ttl_ms_;
+  int64_t keepalive_interval_ms_;  // KeepAliveIntervalMs(ttl_ms_)
+  int64_t lead_ms_;                // HighWaterLeadMs(ttl_ms_)
   int64_t next_claim_ms_ = 0;      // monotonic: the next claim attempt
   int64_t next_keepalive_ms_ = 0;  // monotonic: the next keep-alive
   // An assigned node id held by this same server's previous run (killed
@@ -112,6 +116,8 @@ class LeaseKeeper {
   // kept by waiting until then rather than taking another. Monotonic ms; 0:
   // not waiting.
   int64_t own_run_wait_until_ms_ = 0;
+  // The generator's last_issued at the last keep-alive (KeepAliveIfDue()).
+  uint64_t last_issued_at_keepalive_ = 0;
 };
 
 }  // namespace snowflake

@@ -16,9 +16,12 @@ namespace snowflake {
 
 namespace {
 
-// A claim of the lowest free id can lose a race to another server's claim
-// of the same id; it then reads the registry again, this many times.
-constexpr int kLowestFreeAttempts = 8;
+// Claim transactions one Claim() of a free id sends before it gives up for
+// this round (the caller tries again later).
+constexpr int kFreeClaimAttempts = 6;
+// Attempts at random candidates after which the whole registry is read, so
+// that the last servers of a storm find the last free ids.
+constexpr int kRandomAttemptsBeforeRead = 2;
 
 std::string NodeDirectory(const std::string& prefix, int32_t node_id) {
   char id[16];
@@ -87,6 +90,22 @@ bool SameServer(const HolderIdentity& a, const HolderIdentity& b) {
 
 int64_t FenceMarginMs(int64_t ttl_ms) { return std::max<int64_t>(1000, ttl_ms / 5); }
 
+int64_t EtcdRequestTimeoutMs(int64_t ttl_ms) { return std::clamp<int64_t>(ttl_ms / 5, 500, 5000); }
+
+int64_t KeepAliveIntervalMs(int64_t ttl_ms) {
+  const int64_t fence_ms = ttl_ms - FenceMarginMs(ttl_ms);
+  return std::max(ttl_ms / 3, fence_ms - 2 * EtcdRequestTimeoutMs(ttl_ms));
+}
+
+int64_t HighWaterLeadMs(int64_t ttl_ms) {
+  // The least wait of a new holder, less a reservation window (1.5 s,
+  // reservation.h: kReserveAheadMs) and half a second of slack.
+  constexpr int64_t kWindowAndSlackMs = 2000;
+  constexpr int64_t kMaxLeadMs = 10000;
+  return std::clamp<int64_t>(ttl_ms - KeepAliveIntervalMs(ttl_ms) - kWindowAndSlackMs, 0,
+                             kMaxLeadMs);
+}
+
 std::string HolderKey(const std::string& prefix, int32_t node_id) {
   return NodeDirectory(prefix, node_id) + "/holder";
 }
@@ -150,53 +169,251 @@ Status NodeLease::EnsureLease() {
   return Status::Ok();
 }
 
-Status NodeLease::TryClaim(int32_t node_id, ClaimOutcome* outcome) {
-  const std::string holder_key = HolderKey(options_.prefix, node_id);
-  const std::string high_water_key = HighWaterKey(options_.prefix, node_id);
-  // If no one holds the id: hold it under our lease and read its mark;
-  // otherwise say who holds it (and read the mark too: the answer's shape
-  // is the same either way).
+namespace {
+
+// If the mark is absent or below first_mark: put first_mark.
+EtcdTxn RaiseMarkTxn(const std::string& mark_key, const std::string& first_mark) {
+  EtcdTxn below;
+  below.compare = {
+      EtcdCmp(mark_key, EtcdCompare::Target::kValue, EtcdCompare::Result::kLess, 0, first_mark)};
+  below.success = {EtcdPut(mark_key, first_mark)};
+  EtcdTxn absent;
+  absent.compare = {
+      EtcdCmp(mark_key, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
+  absent.success = {EtcdPut(mark_key, first_mark)};
+  absent.failure = {EtcdNestedTxn(std::move(below))};
+  return absent;
+}
+
+// Whether the nested RaiseMarkTxn() whose result this is put the mark.
+bool MarkWasPut(const EtcdTxnResult& raise) {
+  if (raise.succeeded) return true;
+  return raise.txns.size() == 1 && raise.txns[0].succeeded;
+}
+
+}  // namespace
+
+Status NodeLease::TryClaim(const std::vector<int32_t>& candidates, int64_t first_mark_ms,
+                           ClaimOutcome* outcome, std::vector<EtcdKeyValue>* view) {
+  view->clear();
+  if (candidates.empty()) return Status::Error(StatusCode::kNoFreeNodeId, "no candidate");
+  const bool single = candidates.size() == 1;
+  const std::string first_mark =
+      first_mark_ms >= 0 ? EncodeHighWater(std::min(first_mark_ms, kMaxTimestampMs)) : "";
+  // Level i: if no one holds candidates[i], hold it under our lease, read its
+  // mark and (first_mark) raise it; else level i + 1. The last level's
+  // failure reads every candidate's holder key: who holds it and since
+  // which revision (keys only for several; for one, the holder and the
+  // mark, as a claim of a given id has always answered).
   EtcdTxn txn;
-  txn.compare = {
-      EtcdCmp(holder_key, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
-  txn.success = {EtcdPut(holder_key, self_json_, lease_id_), EtcdRange(high_water_key)};
-  txn.failure = {EtcdRange(holder_key), EtcdRange(high_water_key)};
+  for (size_t i = candidates.size(); i-- > 0;) {
+    const std::string holder_key = HolderKey(options_.prefix, candidates[i]);
+    const std::string mark_key = HighWaterKey(options_.prefix, candidates[i]);
+    EtcdTxn level;
+    level.compare = {
+        EtcdCmp(holder_key, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
+    level.success = {EtcdPut(holder_key, self_json_, lease_id_), EtcdRange(mark_key)};
+    if (!first_mark.empty())
+      level.success.push_back(EtcdNestedTxn(RaiseMarkTxn(mark_key, first_mark)));
+    if (i + 1 == candidates.size()) {
+      if (single) {
+        level.failure = {EtcdRange(holder_key), EtcdRange(mark_key)};
+      } else {
+        for (int32_t id : candidates)
+          level.failure.push_back(EtcdRange(HolderKey(options_.prefix, id), "", true));
+      }
+    } else {
+      level.failure = {EtcdNestedTxn(std::move(txn))};
+    }
+    txn = std::move(level);
+  }
 
-  EtcdTxnResult result;
-  const Status status = etcd_->Txn(txn, &result);
+  EtcdTxnResult top;
+  const Status status = etcd_->Txn(txn, &top);
+  if (status.code == StatusCode::kUnavailable) claim_answer_lost_ = true;
   if (!status.ok()) return status;
-  if (result.ranges.size() != 2)
-    return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
-
-  const std::vector<EtcdKeyValue>& holder = result.ranges[0];
-  const std::vector<EtcdKeyValue>& high_water = result.ranges[1];
-  // Ours already: an earlier claim committed but its answer was lost.
-  const bool ours = !result.succeeded && holder.size() == 1 && holder[0].lease == lease_id_;
-  if (!result.succeeded && !ours) {
-    outcome->node_id = node_id;
+  // Down the chain to the level that took an id, or to the last one.
+  const EtcdTxnResult* level = &top;
+  size_t index = 0;
+  while (!level->succeeded && index + 1 < candidates.size()) {
+    if (level->txns.size() != 1)
+      return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
+    level = &level->txns[0];
+    index++;
+  }
+  const int32_t node_id = candidates[index];
+  if (!level->succeeded) {
+    const size_t expected = single ? 2 : candidates.size();
+    if (level->ranges.size() != expected)
+      return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
+    for (size_t i = 0; i < (single ? 1 : candidates.size()); i++) {
+      for (const EtcdKeyValue& kv : level->ranges[i]) view->push_back(kv);
+    }
+    // Ours already: an earlier claim committed but its answer was lost.
+    if (single && view->size() == 1 && (*view)[0].lease == lease_id_) {
+      const std::vector<EtcdKeyValue>& mark = level->ranges[1];
+      int64_t stored = -1;
+      if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
+        return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
+      node_id_ = node_id;
+      high_water_ms_ = stored;
+      high_water_attempted_ms_ = std::max(stored, first_mark_ms);
+      high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
+      holder_confirmed_ms_ = monotonic_->NowMs();
+      outcome->node_id = node_id;
+      outcome->high_water_ms = stored;
+      return Status::Ok();
+    }
+    outcome->node_id = single ? node_id : -1;
     outcome->holder = HolderIdentity{};
     outcome->holder_lease_id = 0;
-    if (holder.size() == 1) {
-      outcome->holder_lease_id = holder[0].lease;
-      if (!DecodeHolder(holder[0].value, &outcome->holder))
+    if (single && view->size() == 1) {
+      outcome->holder_lease_id = (*view)[0].lease;
+      if (!DecodeHolder((*view)[0].value, &outcome->holder))
         outcome->holder.host = "(unreadable holder record)";
     }
     return Status::Error(StatusCode::kNodeIdTaken, "another server holds the node id");
   }
 
+  const size_t expected = first_mark.empty() ? 2 : 3;
+  if (level->ranges.size() != expected || level->txns.size() != expected)
+    return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
+  const std::vector<EtcdKeyValue>& high_water = level->ranges[1];
   int64_t mark = -1;
   if (high_water.size() == 1 && !DecodeHighWater(high_water[0].value, &mark))
     return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
   node_id_ = node_id;
   high_water_ms_ = mark;
-  high_water_attempted_ms_ = mark;
   high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
+  if (!first_mark.empty() && MarkWasPut(level->txns[2])) {
+    high_water_ms_ = std::min(first_mark_ms, kMaxTimestampMs);
+    high_water_mod_revision_ = top.revision;
+  }
+  high_water_attempted_ms_ = high_water_ms_;
+  holder_confirmed_ms_ = monotonic_->NowMs();
   outcome->node_id = node_id;
   outcome->high_water_ms = mark;
   return Status::Ok();
 }
 
-Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome) {
+Status NodeLease::TryClaim(int32_t node_id, int64_t first_mark_ms, ClaimOutcome* outcome) {
+  std::vector<EtcdKeyValue> view;
+  return TryClaim(std::vector<int32_t>{node_id}, first_mark_ms, outcome, &view);
+}
+
+Status NodeLease::ReadHolders(int32_t* ours) {
+  *ours = -1;
+  // A transaction without compares: a range read of keys only, which
+  // Range() does not offer; the marks' values are not needed.
+  const std::string nodes = options_.prefix + "/nodes/";
+  EtcdTxn txn;
+  txn.success = {EtcdRange(nodes, EtcdPrefixEnd(nodes), true)};
+  EtcdTxnResult result;
+  const Status status = etcd_->Txn(txn, &result);
+  if (!status.ok()) return status;
+  if (!result.succeeded || result.ranges.size() != 1)
+    return Status::Error(StatusCode::kEtcdError,
+                         "etcd answered a registry read with the wrong shape");
+  known_taken_.assign(kMaxNodeId + 1, false);
+  for (const EtcdKeyValue& kv : result.ranges[0]) {
+    int32_t id = -1;
+    std::string leaf;
+    if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder") {
+      known_taken_[static_cast<size_t>(id)] = true;
+      if (kv.lease == lease_id_ && *ours < 0) *ours = id;
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<int32_t> NodeLease::Candidates(bool random) {
+  std::vector<int32_t> free_ids;
+  for (int32_t id = 0; id <= kMaxNodeId; ++id) {
+    if (!known_taken_[static_cast<size_t>(id)]) free_ids.push_back(id);
+  }
+  if (free_ids.empty()) return free_ids;
+  size_t first = 0;
+  if (random) {
+    // splitmix64: seeded from the lease id, which differs between servers.
+    if (random_state_ == 0) random_state_ = static_cast<uint64_t>(lease_id_) | 1;
+    uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    first = static_cast<size_t>(z % free_ids.size());
+  }
+  std::vector<int32_t> candidates;
+  const size_t n = std::min<size_t>(kClaimChainLength, free_ids.size());
+  for (size_t i = 0; i < n; ++i) candidates.push_back(free_ids[(first + i) % free_ids.size()]);
+  return candidates;
+}
+
+// Every server of a fleet that starts at once asks for the lowest ids
+// first; the first kClaimChainLength get them. The others learn from their
+// failure that the ids were taken after they started (a create revision
+// above the one etcd reported when their lease was granted): they are in a
+// storm, and spread over random free candidates from then on, so that
+// nearly every transaction takes an id. A server that finds the lowest ids
+// held since before it started is alone: it reads which ids are held
+// (keys only) and takes the lowest free one, as a fleet expects of a
+// newcomer.
+Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
+  const int64_t started_revision = etcd_->LastRevision();
+  known_taken_.assign(kMaxNodeId + 1, false);
+  bool contended = false;
+  bool read_all = false;
+  if (claim_answer_lost_) {
+    // An earlier claim may have taken an id without our hearing of it (or
+    // a member may still apply it): a claim of ours would pass over that
+    // id as held and take a second one, held for as long as we run.
+    int32_t ours = -1;
+    const Status read = ReadHolders(&ours);
+    if (!read.ok()) return read;
+    claim_answer_lost_ = false;
+    if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
+    read_all = true;
+  }
+  int random_attempts = 0;
+  Status status = Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
+  for (int attempt = 0; attempt < kFreeClaimAttempts; ++attempt) {
+    std::vector<int32_t> candidates = Candidates(contended);
+    if (candidates.empty()) {
+      if (read_all) return Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
+      int32_t ours = -1;
+      status = ReadHolders(&ours);
+      if (!status.ok()) return status;
+      if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
+      read_all = true;
+      continue;
+    }
+    std::vector<EtcdKeyValue> view;
+    status = TryClaim(candidates, first_mark_ms, outcome, &view);
+    if (status.code != StatusCode::kNodeIdTaken) return status;
+    for (const EtcdKeyValue& kv : view) {
+      int32_t id = -1;
+      std::string leaf;
+      if (!ParseRegistryKey(options_.prefix, kv.key, &id, &leaf)) continue;
+      known_taken_[static_cast<size_t>(id)] = true;
+      // A claim of ours whose answer was lost (or that a resumed member
+      // applied late): that id is ours already; take it, leak nothing.
+      if (kv.lease == lease_id_) return TryClaim(id, first_mark_ms, outcome);
+      if (kv.create_revision > started_revision) contended = true;
+    }
+    if (contended) random_attempts++;
+    if (!read_all && (!contended || random_attempts >= kRandomAttemptsBeforeRead)) {
+      int32_t ours = -1;
+      status = ReadHolders(&ours);
+      if (!status.ok()) return status;
+      if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
+      read_all = true;
+    }
+  }
+  outcome->node_id = -1;
+  return status;
+}
+
+Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome,
+                        int64_t first_mark_ms) {
   if (held() && (node_id < 0 || node_id == node_id_)) {
     outcome->node_id = node_id_;
     outcome->high_water_ms = high_water_ms_;
@@ -210,46 +427,15 @@ Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcom
   Status status = EnsureLease();
   if (!status.ok()) return status;
 
-  if (node_id >= 0) return TryClaim(node_id, outcome);
+  if (node_id >= 0) return TryClaim(node_id, first_mark_ms, outcome);
   if (preferred >= 0) {
-    status = TryClaim(preferred, outcome);
+    status = TryClaim(preferred, first_mark_ms, outcome);
     if (status.code != StatusCode::kNodeIdTaken) return status;
   }
-
-  // The lowest node id without a holder.
-  const std::string nodes = options_.prefix + "/nodes/";
-  for (int attempt = 0; attempt < kLowestFreeAttempts; ++attempt) {
-    std::vector<EtcdKeyValue> kvs;
-    status = etcd_->Range(nodes, EtcdPrefixEnd(nodes), &kvs);
-    if (!status.ok()) return status;
-    std::vector<bool> taken(kMaxNodeId + 1, false);
-    int32_t already_ours = -1;
-    for (const EtcdKeyValue& kv : kvs) {
-      int32_t id = -1;
-      std::string leaf;
-      if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder") {
-        taken[static_cast<size_t>(id)] = true;
-        // A claim of ours whose answer was lost (or that a resumed member
-        // applied late): that id is ours already; take it, leak nothing.
-        if (kv.lease == lease_id_ && already_ours < 0) already_ours = id;
-      }
-    }
-    if (already_ours >= 0) return TryClaim(already_ours, outcome);
-    int32_t free_id = -1;
-    for (int32_t id = 0; id <= kMaxNodeId; ++id) {
-      if (!taken[static_cast<size_t>(id)]) {
-        free_id = id;
-        break;
-      }
-    }
-    if (free_id < 0) return Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
-    status = TryClaim(free_id, outcome);
-    if (status.code != StatusCode::kNodeIdTaken) return status;
-  }
-  return status;
+  return ClaimFree(first_mark_ms, outcome);
 }
 
-Status NodeLease::KeepAlive() {
+Status NodeLease::KeepAlive(bool confirm_holder) {
   if (lease_id_ == 0) return Status::Error(StatusCode::kLeaseLost, "no lease is held");
   const int64_t sent_ms = monotonic_->NowMs();
   int64_t ttl_s = 0;
@@ -271,7 +457,12 @@ Status NodeLease::KeepAlive() {
   // The lease lives, but is the node id still ours? Someone may have
   // deleted the holder key (by hand, or a whole prefix), and another
   // server claimed the id since. The fence moves only once that is ruled
-  // out: a live lease proves nothing about the id.
+  // out: a live lease proves nothing about the id. (The caller may know
+  // from a recent mark raise, which compared the holder key.)
+  if (!confirm_holder) {
+    valid_until_ms_ = fence_ms;
+    return Status::Ok();
+  }
   std::vector<EtcdKeyValue> holder;
   const Status read = etcd_->Range(HolderKey(options_.prefix, node_id_), "", &holder);
   if (!read.ok()) return read;
@@ -279,6 +470,7 @@ Status NodeLease::KeepAlive() {
     Drop();
     return Status::Error(StatusCode::kLeaseLost, "the node id's holder key is no longer ours");
   }
+  holder_confirmed_ms_ = sent_ms;
   valid_until_ms_ = fence_ms;
   return Status::Ok();
 }
@@ -307,12 +499,14 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
     txn.success = {EtcdPut(mark_key, EncodeHighWater(target))};
     txn.failure = {EtcdRange(holder_key), EtcdRange(mark_key)};
 
+    const int64_t sent_ms = monotonic_->NowMs();
     EtcdTxnResult result;
     const Status status = etcd_->Txn(txn, &result);
     if (!status.ok()) return status;
     if (result.succeeded) {
       high_water_ms_ = target;
       high_water_mod_revision_ = result.revision;
+      holder_confirmed_ms_ = sent_ms;
       return Status::Ok();
     }
     if (result.ranges.size() != 2)
@@ -346,14 +540,31 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
     }
     if (stored == target) {
       high_water_ms_ = stored;
+      holder_confirmed_ms_ = sent_ms;
       return Status::Ok();
     }
   }
   return Status::Error(StatusCode::kUnavailable, "the high-water mark kept changing");
 }
 
-Status NodeLease::Release() {
+Status NodeLease::Release(int64_t issued_through_ms) {
   const int64_t lease_id = lease_id_;
+  if (held() && issued_through_ms >= 0 && issued_through_ms < high_water_ms_ &&
+      high_water_attempted_ms_ == high_water_ms_) {
+    // The mark back down to what was issued, if it is as we last wrote it
+    // and the id still ours (a write whose answer was lost may stand above
+    // it: then the mark stays). Best effort: the revoke follows either way.
+    const std::string holder_key = HolderKey(options_.prefix, node_id_);
+    const std::string mark_key = HighWaterKey(options_.prefix, node_id_);
+    EtcdTxn txn;
+    txn.compare = {
+        EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
+        EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
+                high_water_mod_revision_)};
+    txn.success = {EtcdPut(mark_key, EncodeHighWater(issued_through_ms))};
+    EtcdTxnResult result;
+    (void)etcd_->Txn(txn, &result);
+  }
   Drop();
   lease_id_ = 0;
   if (lease_id == 0) return Status::Ok();

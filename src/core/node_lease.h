@@ -21,6 +21,16 @@
 // TTL. valid_until_ms() is that, on the monotonic clock, less a margin;
 // the caller stops issuing past it.
 //
+// Costs that stay flat with the fleet (docs/fleets.md, "Capacity and
+// scale"): a claim without a node id asked for is one transaction that
+// takes the first free id of up to kClaimChainLength candidates (nested
+// transactions, etcd 3.3 and later), and raises the mark in the same
+// request; servers that start at once spread over random candidates once
+// they see each other's claims, instead of all racing for the lowest free
+// id. The mark is raised ahead of need by a lead (HighWaterLeadMs), so that
+// a busy server writes it every few seconds rather than every second, and
+// lowered back to what was really reserved when the id is released.
+//
 // Threading: one thread at a time (the coordinator worker). The values a
 // caller publishes to other processes (node id, valid_until, high water)
 // are copied out by the caller.
@@ -54,12 +64,28 @@ bool SameServer(const HolderIdentity& a, const HolderIdentity& b);
 
 struct NodeLeaseOptions {
   std::string prefix = "/snowflake";  // no trailing '/'
-  int64_t ttl_ms = 10000;
+  int64_t ttl_ms = 30000;
 };
 
 // The margin valid_until_ms() keeps before the lease could expire: a fifth
 // of the TTL, at least a second.
 int64_t FenceMarginMs(int64_t ttl_ms);
+// How long one etcd request may wait for an answer before the client moves
+// on to the next endpoint: a fifth of the TTL, within [0.5 s, 5 s].
+int64_t EtcdRequestTimeoutMs(int64_t ttl_ms);
+// The interval between keep-alives: as late as leaves the fence room for
+// two timed-out requests after it (2 * EtcdRequestTimeoutMs), and at least
+// a third of the TTL. 14 s for a TTL of 30 s, 2 s for 5 s.
+int64_t KeepAliveIntervalMs(int64_t ttl_ms);
+// How far ahead of what the server reserves its mark is raised: a new
+// holder of a node id whose holder died without releasing it waits for the
+// old lease to expire, at least TTL - KeepAliveIntervalMs(), and the lead
+// plus a reservation window fits in that wait (so its clock has passed the
+// mark when it starts); at most 10 s. 10 s for a TTL of 30 s, 1 s for 5 s.
+int64_t HighWaterLeadMs(int64_t ttl_ms);
+
+// Candidates one claim transaction tries, in order (nested transactions).
+inline constexpr int kClaimChainLength = 16;
 
 // The registry's key names.
 std::string HolderKey(const std::string& prefix, int32_t node_id);
@@ -82,18 +108,26 @@ class NodeLease {
   NodeLease(EtcdApi* etcd, Clock* monotonic, NodeLeaseOptions options, HolderIdentity self);
 
   // Grants a lease when none is held, then claims node_id when it is >= 0;
-  // otherwise preferred when it is >= 0 and free, else the lowest free id.
-  // kOk: held (outcome->node_id, ->high_water_ms). kNodeIdTaken: another
-  // lease holds the id asked for (outcome->holder). kNoFreeNodeId,
-  // kUnavailable, kEtcdError. Already holding: kOk with the held id.
-  Status Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome);
+  // otherwise preferred when it is >= 0 and free, else a free id: the lowest
+  // when no other server is claiming at the same time, else one of random
+  // free candidates. kOk: held (outcome->node_id, ->high_water_ms: the mark
+  // as it stood before the claim). kNodeIdTaken: another lease holds the id
+  // asked for (outcome->holder). kNoFreeNodeId, kUnavailable, kEtcdError.
+  // Already holding: kOk with the held id.
+  // first_mark_ms >= 0: the claim also raises the id's mark to it where the
+  // mark stands below (high_water_ms() says what etcd confirmed).
+  Status Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcome,
+               int64_t first_mark_ms = -1);
 
-  // One keep-alive round: the keep-alive, then (a node id held) a read of
-  // its holder key. Only kOk moves valid_until_ms() on: a keep-alive whose
-  // holder read got no answer returns that error and leaves the fence.
-  // kLeaseLost when etcd says the lease is gone or the holder key is not
-  // ours (the claim is dropped: Claim() again).
-  Status KeepAlive();
+  // One keep-alive round: the keep-alive, then (a node id held, and
+  // confirm_holder) a read of its holder key. Only kOk moves
+  // valid_until_ms() on: a keep-alive whose holder read got no answer
+  // returns that error and leaves the fence. kLeaseLost when etcd says the
+  // lease is gone or the holder key is not ours (the claim is dropped:
+  // Claim() again). Without confirm_holder the keep-alive alone moves the
+  // fence: the caller knows the holder key was ours recently
+  // (holder_confirmed_ms()).
+  Status KeepAlive(bool confirm_holder = true);
 
   // Raises the node id's high-water mark to ms (never lowers it), in a
   // transaction that checks our holder key still carries our lease and that
@@ -115,7 +149,11 @@ class NodeLease {
 
   // Revokes the lease, which deletes the holder key (a clean shutdown: the
   // next holder need not wait for the TTL). valid_until_ms() is 0 at once.
-  Status Release();
+  // issued_through_ms >= 0: no ID was or will be issued past it (the
+  // caller's durable reservation, with issuing stopped): the mark, raised
+  // ahead by a lead, comes back down to it first (never below), so that
+  // the next holder starts there rather than a lead ahead of its clock.
+  Status Release(int64_t issued_through_ms = -1);
 
   // Takes over a lease this server's previous worker held (a crash restart:
   // the postmaster remembers the id). Claim() confirms it is alive first and
@@ -132,11 +170,27 @@ class NodeLease {
   int64_t high_water_ms() const { return high_water_ms_; }
   // Monotonic ms until which issuing is safe; 0 when nothing is held.
   int64_t valid_until_ms() const { return held() ? valid_until_ms_ : 0; }
+  // Monotonic ms of the last request that found the holder key ours (the
+  // claim, a mark raise, a holder read); 0 when nothing is held.
+  int64_t holder_confirmed_ms() const { return held() ? holder_confirmed_ms_ : 0; }
   const HolderIdentity& self() const { return self_; }
 
  private:
   Status EnsureLease();
-  Status TryClaim(int32_t node_id, ClaimOutcome* outcome);
+  // Claims the first free id of candidates in one transaction. kNodeIdTaken
+  // when all were held: *view has each one's holder key (one candidate:
+  // with its value, in outcome->holder).
+  Status TryClaim(const std::vector<int32_t>& candidates, int64_t first_mark_ms,
+                  ClaimOutcome* outcome, std::vector<EtcdKeyValue>* view);
+  Status TryClaim(int32_t node_id, int64_t first_mark_ms, ClaimOutcome* outcome);
+  // Any free id (see Claim()).
+  Status ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome);
+  // Reads which ids are held (keys only), into known_taken_; *ours: an id
+  // held under our lease already (a claim whose answer was lost), or -1.
+  Status ReadHolders(int32_t* ours);
+  // Up to kClaimChainLength ids not known to be held: the lowest ones, or
+  // from a random one on (wrapping).
+  std::vector<int32_t> Candidates(bool random);
   void Drop();
 
   EtcdApi* etcd_;
@@ -154,6 +208,12 @@ class NodeLease {
   // The mark's mod_revision as last seen (0: no mark): every write compares it.
   int64_t high_water_mod_revision_ = 0;
   int64_t valid_until_ms_ = 0;
+  int64_t holder_confirmed_ms_ = 0;
+  // ClaimFree()'s view of which ids are held, as last seen.
+  std::vector<bool> known_taken_;
+  uint64_t random_state_ = 0;  // Candidates(): a splitmix64 sequence
+  // A claim transaction got no answer: it may have taken an id.
+  bool claim_answer_lost_ = false;
 };
 
 // One node id of the registry, for snowflake_fleet(). Plain data: the

@@ -253,7 +253,7 @@ bool BuildEtcdClientConfig(snowflake::EtcdClientConfig* config, char* error, siz
    * endpoint; the fence leaves room for that and a keep-alive after it.
    */
   const int64_t ttl_ms = int64_t{node_lease_ttl_setting_s} * 1000;
-  config->request_timeout_ms = std::clamp<int64_t>(ttl_ms / 5, 500, 5000);
+  config->request_timeout_ms = snowflake::EtcdRequestTimeoutMs(ttl_ms);
   config->connect_timeout_ms = std::min<int64_t>(1000, config->request_timeout_ms);
   return true;
 }
@@ -310,13 +310,22 @@ static void ReleaseAtExit(int, Datum arg) {
   SnowflakeShared* shared = reinterpret_cast<SnowflakeShared*>(DatumGetPointer(arg));
   CoordinationShared* c = &shared->coordination;
   StoreFence(c, 0);
-  /* No node id is held from here on (coordination.h: why not under the lock). */
+  /*
+   * No node id is held from here on (coordination.h: why not under the lock).
+   * No reservation grows past this point (the cap is gone), so the mark may
+   * come back down to it (NodeLease::Release).
+   */
   c->high_water_ms.store(-1);
+  /* (Held already when an error ends the writer in the middle of a renewal.) */
+  const bool lock_here = !LWLockHeldByMe(shared->lock);
+  if (lock_here) AcquireRenewalLock(shared);
+  const int64_t reserved_ms = shared->generator.reserved_until_ms.load();
+  if (lock_here) ReleaseRenewalLock(shared);
   c->writer_latch.store(nullptr);
   if (writer_lease == nullptr) return;
   const bool held = writer_lease->held();
   const int32_t node_id = writer_lease->node_id();
-  const snowflake::Status status = writer_lease->Release();
+  const snowflake::Status status = writer_lease->Release(reserved_ms);
   c->lease_id.store(0);
   SetStatus(c, LeaseStatus::kStopped, "");
   if (held && status.ok())

@@ -17,7 +17,7 @@ int promotion_margin_setting_ms = 3000;
 int clock_jump_hold_setting_ms = 60000;
 char* etcd_endpoints_setting = nullptr;
 char* etcd_prefix_setting = nullptr;
-int node_lease_ttl_setting_s = 10;
+int node_lease_ttl_setting_s = 30;
 char* etcd_ssl_ca_file_setting = nullptr;
 char* etcd_ssl_cert_file_setting = nullptr;
 char* etcd_ssl_key_file_setting = nullptr;
@@ -108,18 +108,21 @@ void DefineSnowflakeSettings() {
       "/snowflake", PGC_POSTMASTER, 0, CheckEtcdPrefix, nullptr, nullptr);
 
   /*
-   * 10 s: after a holder dies, its node id is free again within this long
-   * (a promoted standby with the same node id waits for it); the holder
-   * confirms the lease every third of it and stops issuing a fifth of it
-   * (at least 1 s) before it could expire, so an etcd leader election
-   * (about a second with etcd's defaults) or a lost member costs nothing.
+   * 30 s (docs/fleets.md, "Capacity and scale"): after a holder dies, its
+   * node id is free again within this long (a promoted standby with the
+   * same node id waits for it, as Patroni waits its own 30 s TTL before it
+   * promotes); the holder renews the lease every 14 s and stops issuing 6 s
+   * before it could expire, so an etcd leader election or a lost member
+   * costs nothing; and a busy server sends etcd about one request every
+   * six seconds, an idle one every 14 s (NodeLease: KeepAliveIntervalMs,
+   * HighWaterLeadMs). 10 s, the earlier default, meant 1.6 requests a second.
    */
   DefineCustomIntVariable(
       "snowflake.node_lease_ttl", "Time to live of the etcd lease a server holds its node id by.",
       "A node id whose holder stopped is free again after this long. The holder renews the "
-      "lease every third of it and stops issuing a fifth of it (at least 1 s) before the "
+      "lease well before it runs out and stops issuing a fifth of it (at least 1 s) before the "
       "lease could expire.",
-      &node_lease_ttl_setting_s, 10, 3, 3600, PGC_POSTMASTER, GUC_UNIT_S, nullptr, nullptr,
+      &node_lease_ttl_setting_s, 30, 3, 3600, PGC_POSTMASTER, GUC_UNIT_S, nullptr, nullptr,
       nullptr);
 
   DefineCustomStringVariable(

@@ -101,47 +101,17 @@ class FakeEtcd final : public snowflake::EtcdApi {
   snowflake::Status Txn(const snowflake::EtcdTxn& txn, snowflake::EtcdTxnResult* result) override {
     *result = snowflake::EtcdTxnResult{};
     return Call(FakeEtcdMethod::kTxn, [&] {
-      for (const auto* branch : {&txn.success, &txn.failure}) {
-        std::set<std::string> put_keys;
-        for (const snowflake::EtcdOp& op : *branch) {
-          if (op.key.empty()) return Refuse("etcdserver: key is not provided");
-          if (op.kind == snowflake::EtcdOp::Kind::kPut && !put_keys.insert(op.key).second) {
-            return Refuse("etcdserver: duplicate key given in txn request");
-          }
-        }
-      }
-      bool succeeded = true;
-      for (const snowflake::EtcdCompare& c : txn.compare) succeeded = succeeded && Compare(c);
-      const std::vector<snowflake::EtcdOp>& ops = succeeded ? txn.success : txn.failure;
-      for (const snowflake::EtcdOp& op : ops) {
-        if (op.kind == snowflake::EtcdOp::Kind::kPut && op.lease != 0 && !leases_.count(op.lease)) {
-          return Refuse("etcdserver: requested lease not found");
-        }
-      }
+      // etcd's checks before anything applies: keys given, no key put twice
+      // on any path through the transaction, nested ones included.
+      std::set<std::string> unused;
+      const std::string refused = CheckTxn(txn, &unused);
+      if (!refused.empty()) return Refuse(refused);
+      if (!LeasesExist(txn)) return Refuse("etcdserver: requested lease not found");
       const int64_t write_revision = revision_ + 1;
       bool wrote = false;
-      result->ranges.resize(ops.size());
-      for (size_t i = 0; i < ops.size(); i++) {
-        const snowflake::EtcdOp& op = ops[i];
-        switch (op.kind) {
-          case snowflake::EtcdOp::Kind::kPut:
-            PutAt(op.key, op.value, op.lease, write_revision);
-            wrote = true;
-            break;
-          case snowflake::EtcdOp::Kind::kRange:
-            result->ranges[i] = RangeOf(op.key, op.range_end);
-            break;
-          case snowflake::EtcdOp::Kind::kDelete:
-            for (const snowflake::EtcdKeyValue& kv : RangeOf(op.key, op.range_end)) {
-              kvs_.erase(kv.key);
-              wrote = true;
-            }
-            break;
-        }
-      }
+      ApplyTxn(txn, write_revision, &wrote, result);
       if (wrote) revision_ = write_revision;
-      result->succeeded = succeeded;
-      result->revision = revision_;
+      SetRevision(result);
       return snowflake::Status::Ok();
     });
   }
@@ -163,6 +133,11 @@ class FakeEtcd final : public snowflake::EtcdApi {
           it == leases_.end() ? -1 : std::max<int64_t>(0, (it->second.expiry_ms - Now()) / 1000);
       return snowflake::Status::Ok();
     });
+  }
+
+  int64_t LastRevision() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_revision_;
   }
 
   std::string LastErrorDetail() const override {
@@ -303,6 +278,7 @@ class FakeEtcd final : public snowflake::EtcdApi {
       return Refuse("fake etcd: refused by the test");
     }
     const snowflake::Status s = apply();
+    if (s.ok()) last_revision_ = revision_;
     if (lose_next_ > 0) {
       lose_next_--;
       detail_ = "fake etcd: the answer was lost";
@@ -310,6 +286,89 @@ class FakeEtcd final : public snowflake::EtcdApi {
                                       "no etcd endpoint answered");
     }
     return s;
+  }
+
+  // "" when etcd would take the transaction, else its error. *puts: the keys
+  // any path through txn puts (etcd's checkIntervals: a nested transaction
+  // may not put a key its parent's branch puts).
+  static std::string CheckTxn(const snowflake::EtcdTxn& txn, std::set<std::string>* puts) {
+    for (const auto* branch : {&txn.success, &txn.failure}) {
+      std::set<std::string> branch_puts;
+      for (const snowflake::EtcdOp& op : *branch) {
+        if (op.kind == snowflake::EtcdOp::Kind::kTxn) {
+          if (op.txn.size() != 1) return "etcdserver: malformed nested transaction";
+          std::set<std::string> nested;
+          const std::string refused = CheckTxn(op.txn[0], &nested);
+          if (!refused.empty()) return refused;
+          for (const std::string& key : nested) {
+            if (!branch_puts.insert(key).second) {
+              return "etcdserver: duplicate key given in txn request";
+            }
+          }
+          continue;
+        }
+        if (op.key.empty()) return "etcdserver: key is not provided";
+        if (op.kind == snowflake::EtcdOp::Kind::kPut && !branch_puts.insert(op.key).second) {
+          return "etcdserver: duplicate key given in txn request";
+        }
+      }
+      puts->insert(branch_puts.begin(), branch_puts.end());
+    }
+    return "";
+  }
+
+  // Whether every lease a put on the path that will run names exists.
+  bool LeasesExist(const snowflake::EtcdTxn& txn) const {
+    bool succeeded = true;
+    for (const snowflake::EtcdCompare& c : txn.compare) succeeded = succeeded && Compare(c);
+    for (const snowflake::EtcdOp& op : succeeded ? txn.success : txn.failure) {
+      if (op.kind == snowflake::EtcdOp::Kind::kPut && op.lease != 0 && !leases_.count(op.lease)) {
+        return false;
+      }
+      if (op.kind == snowflake::EtcdOp::Kind::kTxn && !LeasesExist(op.txn[0])) return false;
+    }
+    return true;
+  }
+
+  // Applies txn (nested ones in turn, at the same revision, as etcd does).
+  void ApplyTxn(const snowflake::EtcdTxn& txn, int64_t write_revision, bool* wrote,
+                snowflake::EtcdTxnResult* result) {
+    bool succeeded = true;
+    for (const snowflake::EtcdCompare& c : txn.compare) succeeded = succeeded && Compare(c);
+    const std::vector<snowflake::EtcdOp>& ops = succeeded ? txn.success : txn.failure;
+    result->succeeded = succeeded;
+    result->ranges.resize(ops.size());
+    result->txns.resize(ops.size());
+    for (size_t i = 0; i < ops.size(); i++) {
+      const snowflake::EtcdOp& op = ops[i];
+      switch (op.kind) {
+        case snowflake::EtcdOp::Kind::kPut:
+          PutAt(op.key, op.value, op.lease, write_revision);
+          *wrote = true;
+          break;
+        case snowflake::EtcdOp::Kind::kRange:
+          result->ranges[i] = RangeOf(op.key, op.range_end);
+          if (op.keys_only) {
+            for (snowflake::EtcdKeyValue& kv : result->ranges[i]) kv.value.clear();
+          }
+          break;
+        case snowflake::EtcdOp::Kind::kDelete:
+          for (const snowflake::EtcdKeyValue& kv : RangeOf(op.key, op.range_end)) {
+            kvs_.erase(kv.key);
+            *wrote = true;
+          }
+          break;
+        case snowflake::EtcdOp::Kind::kTxn:
+          ApplyTxn(op.txn[0], write_revision, wrote, &result->txns[i]);
+          break;
+      }
+    }
+  }
+
+  // The store's revision after the transaction, in every nested result too.
+  void SetRevision(snowflake::EtcdTxnResult* result) const {
+    result->revision = revision_;
+    for (snowflake::EtcdTxnResult& nested : result->txns) SetRevision(&nested);
   }
 
   // Every lease whose time is up ends, oldest expiry first.
@@ -416,6 +475,7 @@ class FakeEtcd final : public snowflake::EtcdApi {
   std::map<std::string, snowflake::EtcdKeyValue> kvs_;
   std::map<int64_t, Lease> leases_;
   int64_t revision_ = 1;
+  int64_t last_revision_ = 0;
   int64_t next_lease_id_ = 7587848000000000001;  // the shape of etcd's ids, no meaning
   int64_t min_ttl_s_ = kDefaultMinTtlS;
   std::array<int64_t, kFakeEtcdMethods> calls_{};

@@ -26,7 +26,9 @@ using snowflake_test::FakeClock;
 using snowflake_test::FakeEtcd;
 using snowflake_test::FakeEtcdMethod;
 
-constexpr int64_t kTtlMs = 9000;  // keep-alives every 3 s
+constexpr int64_t kTtlMs = 9000;
+// Keep-alives every 3.6 s: the fence (9 s less 1.8 s) less two request timeouts of 1.8 s.
+const int64_t kKeepAliveMs = snowflake::KeepAliveIntervalMs(kTtlMs);
 constexpr int64_t kWallStartMs = 100'000'000;
 
 snowflake::HolderIdentity Server(const std::string& host) {
@@ -118,29 +120,36 @@ class LeaseKeeperTest : public ::testing::Test {
   RecordingHost host_{&generator_};
 };
 
-TEST_F(LeaseKeeperTest, ClaimsThenKeepsAliveEveryThirdOfTheTtlAndSendsNothingBetween) {
+TEST_F(LeaseKeeperTest, ClaimsThenKeepsAliveEveryIntervalAndSendsNothingBetween) {
   NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
   LeaseKeeper keeper = MakeKeeper(&lease, 7);
   keeper.Step(Input());
   ASSERT_TRUE(lease.held());
   EXPECT_EQ(generator_.node_id.load(), 7);
-  // A grant, the claim, and the first window confirmed in etcd.
+  // A grant, and the claim, which confirms the first window (and the
+  // lead) in etcd in the same transaction.
   EXPECT_EQ(etcd_.calls(FakeEtcdMethod::kGrantLease), 1);
-  EXPECT_EQ(etcd_.total_calls(), 3);
-  EXPECT_GE(lease.high_water_ms(), Input().now_ms + snowflake::kReserveAheadMs);
+  EXPECT_EQ(etcd_.total_calls(), 2);
+  EXPECT_GE(lease.high_water_ms(),
+            Input().now_ms + snowflake::kReserveAheadMs + snowflake::HighWaterLeadMs(kTtlMs));
   EXPECT_EQ(host_.events, (std::vector<std::string>{"claimed-locked 7", "claimed 7"}));
 
-  // Idle: every 50 ms a step, and only a keep-alive every ttl / 3.
+  // Idle: every 50 ms a step, and only a keep-alive every interval, without
+  // a holder read (no ID was issued that a lost holder key could repeat).
+  ASSERT_EQ(kKeepAliveMs % 50, 0);
   const int64_t after_claim = etcd_.total_calls();
-  for (int step = 0; step < 59; ++step) {  // 2.95 s
+  for (int round = 1; round <= 3; ++round) {
+    for (int64_t step = 0; step < kKeepAliveMs / 50 - 1; ++step) {
+      mono_.Advance(50);
+      keeper.Step(Input());
+    }
+    EXPECT_EQ(etcd_.total_calls(), after_claim + round - 1) << "nothing between keep-alives";
     mono_.Advance(50);
     keeper.Step(Input());
+    EXPECT_EQ(etcd_.calls(FakeEtcdMethod::kKeepAliveLease), round);
+    EXPECT_EQ(etcd_.total_calls(), after_claim + round) << "a keep-alive alone";
+    EXPECT_EQ(keeper.next_due_ms(), mono_.Get() + kKeepAliveMs);
   }
-  EXPECT_EQ(etcd_.total_calls(), after_claim) << "nothing before ttl / 3";
-  mono_.Advance(50);
-  keeper.Step(Input());
-  EXPECT_EQ(etcd_.calls(FakeEtcdMethod::kKeepAliveLease), 1);
-  EXPECT_EQ(keeper.next_due_ms(), mono_.Get() + kTtlMs / 3);
 }
 
 TEST_F(LeaseKeeperTest, ARefusedClaimIsRetriedAfterASecondAndSaysWhoHoldsTheId) {
@@ -172,7 +181,7 @@ TEST_F(LeaseKeeperTest, ALostLeaseStopsAndIsClaimedAgainAtTheNextStep) {
   keeper.Step(Input());
   ASSERT_TRUE(lease.held());
   etcd_.ExpireLease(lease.lease_id());
-  mono_.Advance(kTtlMs / 3);
+  mono_.Advance(kKeepAliveMs);
   keeper.Step(Input());
   EXPECT_FALSE(lease.held());
   EXPECT_EQ(host_.events.back(), "lost 7");
@@ -186,7 +195,7 @@ TEST_F(LeaseKeeperTest, AnUnansweredKeepAliveIsRetriedSoonerThanAFullInterval) {
   NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
   LeaseKeeper keeper = MakeKeeper(&lease, 7);
   keeper.Step(Input());
-  mono_.Advance(kTtlMs / 3);
+  mono_.Advance(kKeepAliveMs);
   etcd_.SetDown(true);
   keeper.Step(Input());
   EXPECT_EQ(host_.events.back(), "round failed");

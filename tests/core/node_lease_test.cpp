@@ -268,6 +268,7 @@ class RecordingEtcd final : public snowflake::EtcdApi {
   Status LeaseTimeToLive(int64_t id, int64_t* left) override {
     return inner_->LeaseTimeToLive(id, left);
   }
+  int64_t LastRevision() const override { return inner_->LastRevision(); }
   std::string LastErrorDetail() const override { return inner_->LastErrorDetail(); }
 
   snowflake::EtcdTxn last_txn;
