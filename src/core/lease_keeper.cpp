@@ -99,8 +99,9 @@ void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput
   host_->OnClaimedLocked(outcome, start_after);
   host_->UnlockRenewals();
   own_run_wait_until_ms_ = 0;
-  // Counted from before the claim's requests: a little early, never late.
-  next_keepalive_ms_ = input.monotonic_ms + keepalive_interval_ms_;
+  // Counted from the lease's last renewal (the claim may have used a lease
+  // renewed a little earlier): a little early, never late.
+  next_keepalive_ms_ = std::min(input.monotonic_ms, lease_->renewed_ms()) + keepalive_interval_ms_;
   last_issued_at_keepalive_ = generator_->last_issued.load();
   host_->OnClaimed(outcome);
 }

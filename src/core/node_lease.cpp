@@ -18,7 +18,7 @@ namespace {
 
 // Claim transactions one Claim() of a free id sends before it gives up for
 // this round (the caller tries again later).
-constexpr int kFreeClaimAttempts = 6;
+constexpr int kFreeClaimAttempts = 8;
 // Attempts at random candidates after which the whole registry is read, so
 // that the last servers of a storm find the last free ids.
 constexpr int kRandomAttemptsBeforeRead = 2;
@@ -150,7 +150,12 @@ Status NodeLease::EnsureLease() {
   // server holds) is kept alive right before a claim: the claim proves the
   // lease exists, not how long it has left, and the fence must count from
   // a restart of its TTL. KeepAlive() forgets a lease that is gone.
-  if (lease_id_ != 0) {
+  // (Not when the lease was renewed in the last half of the fence: a
+  // server that retries a claim every second would send a keep-alive with
+  // each; the fence still counts from the last renewal.)
+  const int64_t fence_length = options_.ttl_ms - FenceMarginMs(options_.ttl_ms);
+  if (lease_id_ != 0 &&
+      (lease_ttl_ms_ == 0 || valid_until_ms_ - monotonic_->NowMs() < fence_length / 2)) {
     const Status status = KeepAlive();
     if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
   }
@@ -166,6 +171,7 @@ Status NodeLease::EnsureLease() {
   lease_id_ = lease_id;
   lease_ttl_ms_ = granted_s * 1000;
   valid_until_ms_ = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  renewed_ms_ = sent_ms;
   return Status::Ok();
 }
 
@@ -301,8 +307,9 @@ Status NodeLease::TryClaim(int32_t node_id, int64_t first_mark_ms, ClaimOutcome*
   return TryClaim(std::vector<int32_t>{node_id}, first_mark_ms, outcome, &view);
 }
 
-Status NodeLease::ReadHolders(int32_t* ours) {
+Status NodeLease::ReadHolders(int64_t since_revision, int32_t* ours, int* claimed_since) {
   *ours = -1;
+  *claimed_since = 0;
   // A transaction without compares: a range read of keys only, which
   // Range() does not offer; the marks' values are not needed.
   const std::string nodes = options_.prefix + "/nodes/";
@@ -321,6 +328,7 @@ Status NodeLease::ReadHolders(int32_t* ours) {
     if (ParseRegistryKey(options_.prefix, kv.key, &id, &leaf) && leaf == "holder") {
       known_taken_[static_cast<size_t>(id)] = true;
       if (kv.lease == lease_id_ && *ours < 0) *ours = id;
+      if (kv.create_revision > since_revision) ++*claimed_since;
     }
   }
   return Status::Ok();
@@ -331,21 +339,25 @@ std::vector<int32_t> NodeLease::Candidates(bool random) {
   for (int32_t id = 0; id <= kMaxNodeId; ++id) {
     if (!known_taken_[static_cast<size_t>(id)]) free_ids.push_back(id);
   }
-  if (free_ids.empty()) return free_ids;
-  size_t first = 0;
-  if (random) {
-    // splitmix64: seeded from the lease id, which differs between servers.
-    if (random_state_ == 0) random_state_ = static_cast<uint64_t>(lease_id_) | 1;
+  const size_t n = std::min<size_t>(kClaimChainLength, free_ids.size());
+  if (!random) {
+    free_ids.resize(n);
+    return free_ids;
+  }
+  // n distinct free ids at random (a partial Fisher-Yates shuffle), so that
+  // two servers' candidates rarely overlap: a transaction fails only when
+  // every one of its candidates was taken. splitmix64, seeded from the
+  // lease id, which differs between servers.
+  if (random_state_ == 0) random_state_ = static_cast<uint64_t>(lease_id_) | 1;
+  for (size_t i = 0; i < n; ++i) {
     uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     z ^= z >> 31;
-    first = static_cast<size_t>(z % free_ids.size());
+    std::swap(free_ids[i], free_ids[i + static_cast<size_t>(z % (free_ids.size() - i))]);
   }
-  std::vector<int32_t> candidates;
-  const size_t n = std::min<size_t>(kClaimChainLength, free_ids.size());
-  for (size_t i = 0; i < n; ++i) candidates.push_back(free_ids[(first + i) % free_ids.size()]);
-  return candidates;
+  free_ids.resize(n);
+  return free_ids;
 }
 
 // Every server of a fleet that starts at once asks for the lowest ids
@@ -367,8 +379,10 @@ Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
     // a member may still apply it): a claim of ours would pass over that
     // id as held and take a second one, held for as long as we run.
     int32_t ours = -1;
-    const Status read = ReadHolders(&ours);
+    int claimed_since = 0;
+    const Status read = ReadHolders(started_revision, &ours, &claimed_since);
     if (!read.ok()) return read;
+    contended = claimed_since > 0;
     claim_answer_lost_ = false;
     if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
     read_all = true;
@@ -380,7 +394,8 @@ Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
     if (candidates.empty()) {
       if (read_all) return Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
       int32_t ours = -1;
-      status = ReadHolders(&ours);
+      int claimed_since = 0;
+      status = ReadHolders(started_revision, &ours, &claimed_since);
       if (!status.ok()) return status;
       if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
       read_all = true;
@@ -401,11 +416,16 @@ Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
     }
     if (contended) random_attempts++;
     if (!read_all && (!contended || random_attempts >= kRandomAttemptsBeforeRead)) {
+      // Also tells a storm from a calm fleet when the ids tried were taken
+      // before this server started (it started later than the first ones
+      // of a storm): servers claimed since it started.
       int32_t ours = -1;
-      status = ReadHolders(&ours);
+      int claimed_since = 0;
+      status = ReadHolders(started_revision, &ours, &claimed_since);
       if (!status.ok()) return status;
       if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
       read_all = true;
+      contended = contended || claimed_since > 0;
     }
   }
   outcome->node_id = -1;
@@ -448,6 +468,7 @@ Status NodeLease::KeepAlive(bool confirm_holder) {
   }
   lease_ttl_ms_ = ttl_s * 1000;
   const int64_t fence_ms = sent_ms + lease_ttl_ms_ - FenceMarginMs(lease_ttl_ms_);
+  renewed_ms_ = sent_ms;
   if (!held()) {
     // A lease kept while waiting for a node id: a claim's fence counts
     // from here (EnsureLease).

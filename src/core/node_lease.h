@@ -170,6 +170,9 @@ class NodeLease {
   int64_t high_water_ms() const { return high_water_ms_; }
   // Monotonic ms until which issuing is safe; 0 when nothing is held.
   int64_t valid_until_ms() const { return held() ? valid_until_ms_ : 0; }
+  // Monotonic send time of the last lease grant or keep-alive: the fence
+  // counts from it, and so does the next keep-alive.
+  int64_t renewed_ms() const { return renewed_ms_; }
   // Monotonic ms of the last request that found the holder key ours (the
   // claim, a mark raise, a holder read); 0 when nothing is held.
   int64_t holder_confirmed_ms() const { return held() ? holder_confirmed_ms_ : 0; }
@@ -186,8 +189,9 @@ class NodeLease {
   // Any free id (see Claim()).
   Status ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome);
   // Reads which ids are held (keys only), into known_taken_; *ours: an id
-  // held under our lease already (a claim whose answer was lost), or -1.
-  Status ReadHolders(int32_t* ours);
+  // held under our lease already (a claim whose answer was lost), or -1;
+  // *claimed_since: ids claimed after since_revision.
+  Status ReadHolders(int64_t since_revision, int32_t* ours, int* claimed_since);
   // Up to kClaimChainLength ids not known to be held: the lowest ones, or
   // from a random one on (wrapping).
   std::vector<int32_t> Candidates(bool random);
@@ -209,6 +213,7 @@ class NodeLease {
   int64_t high_water_mod_revision_ = 0;
   int64_t valid_until_ms_ = 0;
   int64_t holder_confirmed_ms_ = 0;
+  int64_t renewed_ms_ = 0;  // monotonic send time of the last grant or keep-alive
   // ClaimFree()'s view of which ids are held, as last seen.
   std::vector<bool> known_taken_;
   uint64_t random_state_ = 0;  // Candidates(): a splitmix64 sequence

@@ -38,6 +38,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -135,9 +136,12 @@ class FakeEtcd final : public snowflake::EtcdApi {
     });
   }
 
+  // Per calling thread, as each server's client has its own: the servers of
+  // a storm test are threads sharing one fake.
   int64_t LastRevision() const override {
     std::lock_guard<std::mutex> lock(mu_);
-    return last_revision_;
+    auto it = last_revision_.find(std::this_thread::get_id());
+    return it == last_revision_.end() ? 0 : it->second;
   }
 
   std::string LastErrorDetail() const override {
@@ -278,7 +282,7 @@ class FakeEtcd final : public snowflake::EtcdApi {
       return Refuse("fake etcd: refused by the test");
     }
     const snowflake::Status s = apply();
-    if (s.ok()) last_revision_ = revision_;
+    if (s.ok()) last_revision_[std::this_thread::get_id()] = revision_;
     if (lose_next_ > 0) {
       lose_next_--;
       detail_ = "fake etcd: the answer was lost";
@@ -475,7 +479,7 @@ class FakeEtcd final : public snowflake::EtcdApi {
   std::map<std::string, snowflake::EtcdKeyValue> kvs_;
   std::map<int64_t, Lease> leases_;
   int64_t revision_ = 1;
-  int64_t last_revision_ = 0;
+  std::map<std::thread::id, int64_t> last_revision_;
   int64_t next_lease_id_ = 7587848000000000001;  // the shape of etcd's ids, no meaning
   int64_t min_ttl_s_ = kDefaultMinTtlS;
   std::array<int64_t, kFakeEtcdMethods> calls_{};

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
 #include <memory>
 #include <random>
 #include <string>
@@ -559,3 +562,178 @@ TEST_F(NodeLeaseTest, ReadFleetListsHoldersAndMarks) {
 }
 
 }  // namespace
+
+// ---- Claims that stay flat with the fleet (issue 17) --------------------------
+
+// Servers without a node id that start at once, a thread each, against one
+// etcd that answers every request after a moment (so that requests from
+// all of them overlap, as in etcd's queue: a server's view is stale by the
+// time its claim applies). Every one gets a distinct id, and the requests
+// per server stay a handful however large the storm: they do not grow with
+// the fleet. Returns requests per server (the lease grant included).
+double StormRequestsPerServer(int servers, int held_before) {
+  FakeClock clock(1000000);
+  FakeEtcd etcd(&clock);
+  std::vector<std::unique_ptr<NodeLease>> old;
+  for (int i = 0; i < held_before; ++i) {
+    old.push_back(
+        std::make_unique<NodeLease>(&etcd, &clock, Options(), Server("old" + std::to_string(i))));
+    ClaimOutcome out;
+    EXPECT_TRUE(old.back()->Claim(i, -1, &out).ok());
+  }
+  clock.Advance(1000);
+  std::vector<std::unique_ptr<NodeLease>> fleet;
+  for (int i = 0; i < servers; ++i) {
+    fleet.push_back(
+        std::make_unique<NodeLease>(&etcd, &clock, Options(), Server("s" + std::to_string(i))));
+  }
+  etcd.SetBeforeCall(
+      [](FakeEtcdMethod, int64_t) { std::this_thread::sleep_for(std::chrono::microseconds(300)); });
+  const int64_t calls_before = etcd.total_calls();
+  std::atomic<int> failed{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < servers; ++i) {
+    threads.emplace_back([&, i] {
+      while (!go.load()) std::this_thread::yield();
+      for (int attempt = 0; attempt < 30; ++attempt) {
+        ClaimOutcome out;
+        const Status s = fleet[i]->Claim(-1, -1, &out, 5000);
+        if (s.ok()) return;
+        if (s.code != StatusCode::kNodeIdTaken) break;
+      }
+      failed.fetch_add(1);
+    });
+  }
+  go.store(true);
+  for (std::thread& t : threads) t.join();
+  etcd.SetBeforeCall(nullptr);
+  EXPECT_EQ(failed.load(), 0) << "servers without a node id after 30 claims";
+  std::vector<int32_t> ids;
+  for (const auto& lease : fleet) ids.push_back(lease->node_id());
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end()) << "two servers hold one id";
+  EXPECT_GE(ids.front(), held_before > 0 ? held_before : 0);
+  printf("storm of %d (%d held before): %.2f requests per server\n", servers, held_before,
+         static_cast<double>(etcd.total_calls() - calls_before) / servers);
+  return static_cast<double>(etcd.total_calls() - calls_before) / servers;
+}
+
+// (The fleet simulator measures the same against a real etcd cluster, at
+// 1024 servers: bench/fleet/.) Before issue 17 every claim read the whole
+// registry and raced for the lowest free id: 24 requests per server at 64,
+// 102 at 256.
+TEST_F(NodeLeaseTest, AStormOfClaimsCostsAFewRequestsPerServerAtAnySize) {
+  EXPECT_LE(StormRequestsPerServer(64, 0), 4.0);
+  EXPECT_LE(StormRequestsPerServer(384, 0), 4.0) << "the claims' cost grows with the fleet";
+  // A quarter of a fleet restarted while the rest runs: 256 newcomers fill
+  // the last 256 ids, the last of them finding the last free ids. (They all
+  // find the lowest ids held since before they started, take the fleet for
+  // calm and ask for the lowest free ones, together, once: a request more.)
+  EXPECT_LE(StormRequestsPerServer(256, 768), 5.0);
+}
+
+TEST_F(NodeLeaseTest, ANewcomerToACalmFleetTakesTheLowestFreeIdPastTheFirstCandidates) {
+  std::vector<std::unique_ptr<NodeLease>> fleet;
+  for (int i = 0; i < 40; ++i) {
+    fleet.push_back(
+        std::make_unique<NodeLease>(&etcd_, &clock_, Options(), Server("s" + std::to_string(i))));
+    ClaimOutcome out;
+    ASSERT_TRUE(fleet.back()->Claim(-1, -1, &out).ok());
+    EXPECT_EQ(out.node_id, i) << "one at a time: the lowest free id";
+  }
+  ASSERT_TRUE(fleet[25]->Release().ok());
+  ASSERT_TRUE(fleet[31]->Release().ok());
+  clock_.Advance(1000);  // later than every holder's claim
+  NodeLease newcomer(&etcd_, &clock_, Options(), Server("new"));
+  ClaimOutcome out;
+  const int64_t before = etcd_.total_calls();
+  ASSERT_TRUE(newcomer.Claim(-1, -1, &out).ok());
+  EXPECT_EQ(out.node_id, 25);
+  // A grant, the first 16 candidates (all held), a read of the holders, the claim.
+  EXPECT_EQ(etcd_.total_calls() - before, 4);
+  NodeLease second(&etcd_, &clock_, Options(), Server("second"));
+  ASSERT_TRUE(second.Claim(-1, -1, &out).ok());
+  EXPECT_EQ(out.node_id, 31);
+}
+
+TEST_F(NodeLeaseTest, TheThousandAndTwentyFifthServerIsToldEveryIdIsHeld) {
+  std::vector<std::unique_ptr<NodeLease>> fleet;
+  for (int i = 0; i <= snowflake::kMaxNodeId; ++i) {
+    fleet.push_back(
+        std::make_unique<NodeLease>(&etcd_, &clock_, Options(), Server("s" + std::to_string(i))));
+    ClaimOutcome out;
+    ASSERT_TRUE(fleet.back()->Claim(i, -1, &out).ok());
+  }
+  NodeLease last(&etcd_, &clock_, Options(), Server("last"));
+  ClaimOutcome out;
+  const int64_t before = etcd_.total_calls();
+  EXPECT_EQ(last.Claim(-1, -1, &out).code, StatusCode::kNoFreeNodeId);
+  EXPECT_LE(etcd_.total_calls() - before, 4) << "it finds out at once, without trying every id";
+  ASSERT_TRUE(fleet[700]->Release().ok());
+  ASSERT_TRUE(last.Claim(-1, -1, &out).ok());
+  EXPECT_EQ(out.node_id, 700);
+}
+
+TEST_F(NodeLeaseTest, AClaimRaisesAMarkBelowItsFirstWindowInTheSameRequestButNeverLowersOne) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out, 5000).ok());
+  EXPECT_EQ(out.high_water_ms, -1) << "no mark before";
+  EXPECT_EQ(a.high_water_ms(), 5000);
+  EXPECT_EQ(StoredHighWater(9), 5000);
+  ASSERT_TRUE(a.RaiseHighWater(8000).ok()) << "later raises compare the claim's write";
+  ASSERT_TRUE(a.Release().ok());
+  // A mark above the claim's first window stays; the outcome says where it stands.
+  NodeLease b(&etcd_, &clock_, Options(), Server("b"));
+  ASSERT_TRUE(b.Claim(9, -1, &out, 6000).ok());
+  EXPECT_EQ(out.high_water_ms, 8000);
+  EXPECT_EQ(b.high_water_ms(), 8000);
+  EXPECT_EQ(StoredHighWater(9), 8000);
+  ASSERT_TRUE(b.Release().ok());
+  // A mark below it is raised.
+  NodeLease c(&etcd_, &clock_, Options(), Server("c"));
+  ASSERT_TRUE(c.Claim(9, -1, &out, 12000).ok());
+  EXPECT_EQ(out.high_water_ms, 8000);
+  EXPECT_EQ(c.high_water_ms(), 12000);
+  EXPECT_EQ(StoredHighWater(9), 12000);
+  ASSERT_TRUE(c.RaiseHighWater(13000).ok());
+  EXPECT_EQ(StoredHighWater(9), 13000);
+}
+
+TEST_F(NodeLeaseTest, AReleaseLowersTheMarkToWhatWasIssuedAndNeverBelow) {
+  NodeLease a(&etcd_, &clock_, Options(), Server("a"));
+  ClaimOutcome out;
+  ASSERT_TRUE(a.Claim(9, -1, &out).ok());
+  ASSERT_TRUE(a.RaiseHighWater(20000).ok());  // a reservation 10000 plus a lead
+  ASSERT_TRUE(a.Release(10000).ok());
+  EXPECT_EQ(StoredHighWater(9), 10000) << "the lead is given back";
+  NodeLease b(&etcd_, &clock_, Options(), Server("b"));
+  ASSERT_TRUE(b.Claim(9, -1, &out).ok());
+  EXPECT_EQ(out.high_water_ms, 10000) << "the next holder starts above what was issued";
+  ASSERT_TRUE(b.RaiseHighWater(30000).ok());
+  ASSERT_TRUE(b.Release(40000).ok());
+  EXPECT_EQ(StoredHighWater(9), 30000) << "never raised by a release";
+  // A write whose answer was lost may stand above what the holder knows:
+  // the mark then stays where it is.
+  NodeLease c(&etcd_, &clock_, Options(), Server("c"));
+  ASSERT_TRUE(c.Claim(9, -1, &out).ok());
+  etcd_.LoseNextAnswers(1);
+  EXPECT_EQ(c.RaiseHighWater(50000).code, StatusCode::kUnavailable);
+  ASSERT_TRUE(c.Release(31000).ok());
+  EXPECT_EQ(StoredHighWater(9), 50000);
+}
+
+TEST_F(NodeLeaseTest, TheScheduleLeavesTheFenceRoomForTwoTimeoutsAndTheLeadFitsTheWait) {
+  for (const int64_t ttl : {3000, 5000, 9000, 10000, 30000, 60000, 3600000}) {
+    const int64_t interval = snowflake::KeepAliveIntervalMs(ttl);
+    const int64_t fence = ttl - snowflake::FenceMarginMs(ttl);
+    EXPECT_GE(interval, ttl / 3) << ttl;
+    EXPECT_LT(interval, fence) << ttl;
+    // A new holder waits at least ttl - interval for a dead holder's lease;
+    // the lead and a 1.5 s reservation window fit in it.
+    EXPECT_LE(snowflake::HighWaterLeadMs(ttl) + 1500, ttl - interval) << ttl;
+  }
+  EXPECT_EQ(snowflake::KeepAliveIntervalMs(30000), 14000);
+  EXPECT_EQ(snowflake::HighWaterLeadMs(30000), 10000);
+}
