@@ -15,7 +15,9 @@
 #include <memory>
 #include <thread>
 
+#include "clock_guard.h"
 #include "etcd_process.h"
+#include "node_lease.h"
 #include "printers.h"
 
 namespace snowflake {
@@ -434,6 +436,89 @@ TEST_F(EtcdClientTest, AnAnswerThatIsNotEtcdsIsAnEtcdError) {
     EXPECT_NE(client.LastErrorDetail(), "") << body;
     EXPECT_EQ(odd.requests(), 1) << body;
   }
+}
+
+// What node-id claims send (issue 17), against a real etcd: transactions
+// nested in transactions (etcd 3.3 and later), a range of keys only, and
+// the revision of every answer.
+TEST_F(EtcdClientTest, NestedTransactionsKeysOnlyAndTheAnswersRevision) {
+  const std::string a = prefix_ + "a", b = prefix_ + "b";
+  EtcdTxnResult put;
+  ASSERT_TRUE(client_->Txn(EtcdTxn{{}, {snowflake::EtcdPut(a, "taken")}, {}}, &put).ok());
+  // If a is free take it, else if b is free take it, else read both (keys only).
+  EtcdTxn inner;
+  inner.compare = {
+      snowflake::EtcdCmp(b, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
+  inner.success = {snowflake::EtcdPut(b, "mine"), snowflake::EtcdRange(b)};
+  inner.failure = {snowflake::EtcdRange(a, "", true), snowflake::EtcdRange(b, "", true)};
+  EtcdTxn outer;
+  outer.compare = {
+      snowflake::EtcdCmp(a, EtcdCompare::Target::kCreateRevision, EtcdCompare::Result::kEqual, 0)};
+  outer.success = {snowflake::EtcdPut(a, "mine")};
+  outer.failure = {snowflake::EtcdNestedTxn(inner)};
+  EtcdTxnResult r;
+  ASSERT_EQ(client_->Txn(outer, &r).code, StatusCode::kOk) << client_->LastErrorDetail();
+  EXPECT_FALSE(r.succeeded);
+  ASSERT_EQ(r.txns.size(), 1u);
+  EXPECT_TRUE(r.txns[0].succeeded) << "b was free: the nested transaction took it";
+  ASSERT_EQ(r.txns[0].ranges.size(), 2u);
+  ASSERT_EQ(r.txns[0].ranges[1].size(), 1u);
+  EXPECT_EQ(r.txns[0].ranges[1][0].value, "mine");
+  EXPECT_EQ(r.txns[0].ranges[1][0].create_revision, r.revision);
+  EXPECT_EQ(r.txns[0].revision, r.revision) << "a nested answer has its parent's revision";
+  EXPECT_EQ(client_->LastRevision(), r.revision);
+
+  EtcdTxnResult again;
+  ASSERT_EQ(client_->Txn(outer, &again).code, StatusCode::kOk);
+  ASSERT_EQ(again.txns.size(), 1u);
+  EXPECT_FALSE(again.txns[0].succeeded);
+  ASSERT_EQ(again.txns[0].ranges.size(), 2u);
+  ASSERT_EQ(again.txns[0].ranges[0].size(), 1u);
+  EXPECT_EQ(again.txns[0].ranges[0][0].key, a);
+  EXPECT_EQ(again.txns[0].ranges[0][0].value, "") << "keys only";
+  EXPECT_GT(again.txns[0].ranges[0][0].create_revision, 0);
+  EXPECT_EQ(again.revision, r.revision) << "nothing written";
+
+  // A keep-alive's answer carries the revision too (inside its "result").
+  int64_t lease = 0, granted = 0, ttl = 0;
+  ASSERT_EQ(client_->GrantLease(30, &lease, &granted).code, StatusCode::kOk);
+  ASSERT_TRUE(client_->Txn(EtcdTxn{{}, {snowflake::EtcdPut(prefix_ + "c", "x")}, {}}, &again).ok());
+  ASSERT_EQ(client_->KeepAliveLease(lease, &ttl).code, StatusCode::kOk);
+  EXPECT_EQ(client_->LastRevision(), again.revision);
+  ASSERT_EQ(client_->RevokeLease(lease).code, StatusCode::kOk);
+}
+
+// NodeLease's claims through the real client: the first free of several
+// candidates in one request, the mark raised in it, the 1025th refused.
+TEST_F(EtcdClientTest, NodeLeaseClaimsTheFirstFreeCandidateInOneRequest) {
+  snowflake::MonotonicClock monotonic;
+  snowflake::NodeLeaseOptions options;
+  options.prefix = prefix_ + "fleet";
+  options.ttl_ms = 30000;
+  std::vector<std::unique_ptr<CurlEtcdClient>> clients;
+  std::vector<std::unique_ptr<snowflake::NodeLease>> leases;
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<CurlEtcdClient>(ConfigFor({etcd_->client_url()})));
+    snowflake::HolderIdentity self;
+    self.host = "server" + std::to_string(i);
+    leases.push_back(
+        std::make_unique<snowflake::NodeLease>(clients.back().get(), &monotonic, options, self));
+    snowflake::ClaimOutcome out;
+    ASSERT_EQ(leases.back()->Claim(-1, -1, &out, 123456).code, StatusCode::kOk)
+        << clients.back()->LastErrorDetail();
+    EXPECT_EQ(out.node_id, i) << "one after another: the lowest free";
+    EXPECT_EQ(leases.back()->high_water_ms(), 123456);
+  }
+  std::vector<snowflake::FleetEntry> fleet;
+  ASSERT_TRUE(snowflake::ReadFleet(client_.get(), options.prefix, &fleet).ok());
+  ASSERT_EQ(fleet.size(), 3u);
+  for (const snowflake::FleetEntry& entry : fleet) EXPECT_EQ(entry.high_water_ms, 123456);
+  ASSERT_TRUE(leases[1]->Release(100000).ok());
+  ASSERT_TRUE(snowflake::ReadFleet(client_.get(), options.prefix, &fleet).ok());
+  ASSERT_EQ(fleet.size(), 3u);
+  EXPECT_FALSE(fleet[1].held);
+  EXPECT_EQ(fleet[1].high_water_ms, 100000) << "the release gave the unused part of the mark back";
+  for (auto& lease : leases) ASSERT_TRUE(lease->Release().ok());
 }
 
 }  // namespace
