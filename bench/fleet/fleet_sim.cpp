@@ -48,6 +48,7 @@
 #include "clock_guard.h"
 #include "etcd_client.h"
 #include "generator.h"
+#include "json.h"
 #include "lease_keeper.h"
 #include "node_lease.h"
 #include "reservation.h"
@@ -143,7 +144,8 @@ struct ServerOptions {
   std::vector<std::string> endpoints;
   std::string prefix;
   int64_t ttl_ms = 30000;
-  int32_t fixed_node_id = -1;  // -1: etcd assigns one
+  int32_t fixed_node_id = -1;      // -1: etcd assigns one
+  int32_t preferred_node_id = -1;  // an assigned id its state file remembers; -1: none
 };
 
 class SimServer final : public snowflake::LeaseKeeperHost {
@@ -156,14 +158,23 @@ class SimServer final : public snowflake::LeaseKeeperHost {
     start_mono_ms_ = start_mono_ms;
     thread_ = std::thread([this] { Run(); });
   }
+  // A clean stop: the lease is released (the mark lowered first).
   void Stop() {
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
+  }
+  // kill -9 of the whole server: the thread ends without releasing anything.
+  void Kill() {
+    killed_.store(true);
+    Stop();
   }
   void set_busy(bool busy) { busy_.store(busy); }
 
   bool held() const { return held_node_id_.load() >= 0; }
   int32_t node_id() const { return held_node_id_.load(); }
+  // The node id this run held last (-1: none yet), for a restart to ask for.
+  int32_t last_node_id() const { return last_node_id_.load(); }
+  const ServerOptions& options() const { return options_; }
   int64_t held_after_ms() const { return held_after_ms_.load(); }
   const CountingEtcd* etcd() const { return etcd_.get(); }
   uint64_t requests() const { return etcd_ ? etcd_->total() : 0; }
@@ -182,8 +193,12 @@ class SimServer final : public snowflake::LeaseKeeperHost {
     claims_.fetch_add(1);
     if (held_after_ms_.load() < 0) held_after_ms_.store(MonotonicMs() - start_mono_ms_);
     held_node_id_.store(outcome.node_id);
+    last_node_id_.store(outcome.node_id);
   }
-  void OnClaimFailed(const Status&, const snowflake::ClaimOutcome&, bool) override {}
+  void OnClaimFailed(const Status& status, const snowflake::ClaimOutcome&, bool) override {
+    if (status.code == StatusCode::kNoFreeNodeId) no_free_refusals_.fetch_add(1);
+  }
+  uint64_t no_free_refusals() const { return no_free_refusals_.load(); }
   void OnLeaseLost(int32_t) override {
     std::lock_guard<std::mutex> lock(renewal_lock_);
     high_water_ms_ = -1;
@@ -221,6 +236,7 @@ class SimServer final : public snowflake::LeaseKeeperHost {
       input.now_ms = wall_.NowMs();
       input.monotonic_ms = MonotonicMs();
       input.wanted_high_water_ms = wanted_ms_;
+      input.preferred_node_id = options_.preferred_node_id;
       keeper_->Step(input);
       if (lease_->held() && busy_.load()) Issue(input.now_ms);
       RenewAhead(wall_.NowMs());
@@ -228,7 +244,8 @@ class SimServer final : public snowflake::LeaseKeeperHost {
     }
     // As the reservation writer at its exit: issuing has stopped (this
     // thread issues), the mark comes back down to what was reserved.
-    if (lease_->held()) (void)lease_->Release(generator_.reserved_until_ms.load());
+    if (lease_->held() && !killed_.load())
+      (void)lease_->Release(generator_.reserved_until_ms.load());
   }
 
   // A backend's call: one ID under the fence, renewing (capped by the mark)
@@ -267,7 +284,10 @@ class SimServer final : public snowflake::LeaseKeeperHost {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> busy_{false};
+  std::atomic<bool> killed_{false};
+  std::atomic<uint64_t> no_free_refusals_{0};
   std::atomic<int32_t> held_node_id_{-1};
+  std::atomic<int32_t> last_node_id_{-1};
   std::atomic<int64_t> held_after_ms_{-1};
   std::atomic<uint64_t> claims_{0};
   std::atomic<uint64_t> leases_lost_{0};
@@ -397,6 +417,32 @@ class EtcdCluster {
     pids_.clear();
   }
 
+  // kill -9 of the member that leads the cluster now (etcd's
+  // /v3/maintenance/status: the member whose id is the leader's). Its
+  // index, or -1 when no member said it leads.
+  int KillLeader() {
+    for (size_t m = 0; m < endpoints_.size(); ++m) {
+      const std::string command = "curl -s -m 2 -X POST -d '{}' " + endpoints_[m] +
+                                  "/v3/maintenance/status 2>/dev/null";
+      FILE* out = popen(command.c_str(), "r");
+      if (out == nullptr) continue;
+      std::string answer;
+      char buf[512];
+      size_t n = 0;
+      while ((n = fread(buf, 1, sizeof buf, out)) > 0) answer.append(buf, n);
+      pclose(out);
+      const snowflake::Json status = snowflake::ParseJson(answer);
+      const snowflake::Json* header = snowflake::JsonMember(status, "header");
+      std::string member, leader;
+      if (header == nullptr || !snowflake::JsonString(*header, "member_id", &member) ||
+          !snowflake::JsonString(status, "leader", &leader) || member != leader)
+        continue;
+      kill(pids_[m], SIGKILL);
+      return static_cast<int>(m);
+    }
+    return -1;
+  }
+
   // CPU seconds the members used so far (user + system).
   double CpuSeconds() const {
     double total = 0;
@@ -431,22 +477,43 @@ class EtcdCluster {
 // ---------------------------------------------------------------------------
 struct Options {
   int servers = 64;
-  std::string scenario = "storm";
+  std::vector<std::string> scenarios;  // after the storm: rolling, kill
   bool fixed_node_ids = false;
   int64_t ttl_s = 30;
   int64_t steady_s = 0;
   double busy = 0.5;
   int64_t timeout_s = 300;
+  int64_t kill_leader_after_ms = -1;  // the etcd leader killed this long into the storm
+  double max_requests_per_server = 0;  // > 0: the storm fails above it
   int members = 3;
+  std::string endpoints;  // an etcd cluster of the caller's; none is started
+  std::string prefix = "/fleet-sim";
+  std::string ids_out;  // every ID issued, one a line
   std::string work = "/tmp";
   std::string etcd_user = "postgres";
 };
 
 void Usage() {
   fprintf(stderr,
-          "usage: fleet_sim [--servers N] [--scenario storm] [--node-ids assigned|fixed]\n"
-          "                 [--ttl-s S] [--steady-s S] [--busy FRACTION] [--timeout-s S]\n"
-          "                 [--members M] [--work DIR] [--etcd-user USER]\n");
+          "usage: fleet_sim [--servers N] [--node-ids assigned|fixed] [--ttl-s S]\n"
+          "                 [--steady-s S] [--busy FRACTION] [--timeout-s S]\n"
+          "                 [--kill-leader-after-ms MS] [--scenarios rolling,kill]\n"
+          "                 [--max-requests-per-server X] [--endpoints URL,...] [--prefix P]\n"
+          "                 [--ids-out FILE] [--members M] [--work DIR] [--etcd-user USER]\n");
+}
+
+std::vector<std::string> SplitComma(const std::string& text) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                            : comma - start);
+    if (!part.empty()) parts.push_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return parts;
 }
 
 bool ParseOptions(int argc, char** argv, Options* o) {
@@ -456,8 +523,8 @@ bool ParseOptions(int argc, char** argv, Options* o) {
     if (v == nullptr) return false;
     if (a == "--servers")
       o->servers = atoi(v);
-    else if (a == "--scenario")
-      o->scenario = v;
+    else if (a == "--scenarios")
+      o->scenarios = SplitComma(v);
     else if (a == "--node-ids")
       o->fixed_node_ids = std::string(v) == "fixed";
     else if (a == "--ttl-s")
@@ -468,8 +535,18 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       o->busy = atof(v);
     else if (a == "--timeout-s")
       o->timeout_s = atoll(v);
+    else if (a == "--kill-leader-after-ms")
+      o->kill_leader_after_ms = atoll(v);
+    else if (a == "--max-requests-per-server")
+      o->max_requests_per_server = atof(v);
     else if (a == "--members")
       o->members = atoi(v);
+    else if (a == "--endpoints")
+      o->endpoints = v;
+    else if (a == "--prefix")
+      o->prefix = v;
+    else if (a == "--ids-out")
+      o->ids_out = v;
     else if (a == "--work")
       o->work = v;
     else if (a == "--etcd-user")
@@ -478,16 +555,51 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       return false;
     ++i;
   }
-  return o->servers > 0 && o->servers <= 1025 && o->scenario == "storm";
+  for (const std::string& scenario : o->scenarios)
+    if (scenario != "rolling" && scenario != "kill") return false;
+  return o->servers > 0 && o->servers <= 1025;
 }
 
-uint64_t SumRequests(const std::vector<std::unique_ptr<SimServer>>& fleet) {
+void Figure(const char* key, double value) { printf("%s %.3f\n", key, value); }
+
+using Fleet = std::vector<std::unique_ptr<SimServer>>;
+
+uint64_t SumRequests(const Fleet& fleet) {
   uint64_t sum = 0;
   for (const auto& s : fleet) sum += s->requests();
   return sum;
 }
 
-void Figure(const char* key, double value) { printf("%s %.3f\n", key, value); }
+// Waits until every server in the list holds a node id (at most
+// expected of them can); the seconds it took, or -1 at the timeout.
+double WaitHeld(const std::vector<SimServer*>& servers, int expected, int64_t start_ms,
+                int64_t timeout_s) {
+  while (MonotonicMs() - start_ms < timeout_s * 1000) {
+    int held = 0;
+    for (const SimServer* s : servers) held += s->held() ? 1 : 0;
+    if (held >= expected) return static_cast<double>(MonotonicMs() - start_ms) / 1000.0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+std::vector<SimServer*> Pointers(const Fleet& fleet) {
+  std::vector<SimServer*> out;
+  for (const auto& s : fleet) out.push_back(s.get());
+  return out;
+}
+
+// Replaces fleet[i] with a new run of the same server (same identity,
+// remembering its node id as its state file would), started now; the old
+// run goes to the graveyard, whose IDs are checked with everyone's.
+void Restart(Fleet* fleet, Fleet* graveyard, size_t i, bool busy) {
+  ServerOptions o = (*fleet)[i]->options();
+  if (o.fixed_node_id < 0) o.preferred_node_id = (*fleet)[i]->last_node_id();
+  graveyard->push_back(std::move((*fleet)[i]));
+  (*fleet)[i] = std::make_unique<SimServer>(static_cast<int>(i), o);
+  (*fleet)[i]->set_busy(busy);
+  (*fleet)[i]->Start(MonotonicMs());
+}
 
 }  // namespace
 
@@ -507,17 +619,22 @@ int main(int argc, char** argv) {
   if (!snowflake::EtcdGlobalInit()) return 1;
 
   EtcdCluster cluster;
-  if (!cluster.Start(options.members, options.work, options.etcd_user)) {
-    fprintf(stderr, "fleet_sim: etcd did not start (logs in %s)\n", options.work.c_str());
-    cluster.Stop();
-    return 1;
+  std::vector<std::string> endpoints = SplitComma(options.endpoints);
+  if (endpoints.empty()) {
+    if (!cluster.Start(options.members, options.work, options.etcd_user)) {
+      fprintf(stderr, "fleet_sim: etcd did not start (logs in %s)\n", options.work.c_str());
+      cluster.Stop();
+      return 1;
+    }
+    endpoints = cluster.endpoints();
   }
 
   ServerOptions server_options;
-  server_options.endpoints = cluster.endpoints();
-  server_options.prefix = "/fleet-sim";
+  server_options.endpoints = endpoints;
+  server_options.prefix = options.prefix;
   server_options.ttl_ms = options.ttl_s * 1000;
-  std::vector<std::unique_ptr<SimServer>> fleet;
+  Fleet fleet;
+  Fleet graveyard;  // runs that were stopped or killed: their IDs count too
   for (int i = 0; i < options.servers; ++i) {
     ServerOptions o = server_options;
     if (options.fixed_node_ids) o.fixed_node_id = i % 1024;
@@ -526,31 +643,38 @@ int main(int argc, char** argv) {
                 o.endpoints.end());
     fleet.push_back(std::make_unique<SimServer>(i, o));
   }
+  bool failed = false;
 
-  // The storm: every server starts at once.
+  // ---- The storm: every server starts at once (the etcd leader killed
+  // during it, if asked).
   const double cpu0 = cluster.CpuSeconds();
   const int64_t start = MonotonicMs();
   for (auto& s : fleet) s->Start(start);
   const int expected = std::min(options.servers, 1024);
-  int held = 0;
-  while (MonotonicMs() - start < options.timeout_s * 1000) {
-    held = 0;
-    for (const auto& s : fleet) held += s->held() ? 1 : 0;
-    if (held >= expected) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (options.kill_leader_after_ms >= 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.kill_leader_after_ms));
+    const int killed = cluster.KillLeader();
+    Figure("storm_etcd_leader_killed_at_s", static_cast<double>(MonotonicMs() - start) / 1000.0);
+    if (killed < 0) {
+      fprintf(stderr, "fleet_sim: no etcd member said it leads\n");
+      failed = true;
+    }
   }
-  const double storm_s = static_cast<double>(MonotonicMs() - start) / 1000.0;
+  const double storm_s = WaitHeld(Pointers(fleet), expected, start, options.timeout_s);
+  int held = 0;
+  for (const auto& s : fleet) held += s->held() ? 1 : 0;
   const uint64_t storm_requests = SumRequests(fleet);
   const double storm_cpu = cluster.CpuSeconds() - cpu0;
   std::set<int32_t> ids;
   for (const auto& s : fleet)
     if (s->held()) ids.insert(s->node_id());
+  const double per_server =
+      static_cast<double>(storm_requests) / static_cast<double>(options.servers);
   Figure("servers", options.servers);
   Figure("storm_held", held);
   Figure("storm_distinct_node_ids", static_cast<double>(ids.size()));
-  Figure("storm_all_held_s", held >= expected ? storm_s : -1);
-  Figure("storm_requests_per_server",
-         static_cast<double>(storm_requests) / static_cast<double>(options.servers));
+  Figure("storm_all_held_s", storm_s);
+  Figure("storm_requests_per_server", per_server);
   Figure("storm_etcd_cpu_s", storm_cpu);
   for (int k = 0; k < kKinds; ++k) {
     uint64_t n = 0;
@@ -559,11 +683,26 @@ int main(int argc, char** argv) {
     snprintf(key, sizeof key, "storm_%s_per_server", kKindNames[k]);
     Figure(key, static_cast<double>(n) / static_cast<double>(options.servers));
   }
+  if (storm_s < 0 || static_cast<int>(ids.size()) != held) failed = true;
+  if (options.max_requests_per_server > 0 && per_server > options.max_requests_per_server) {
+    fprintf(stderr, "fleet_sim: %.2f etcd requests per server in the storm, more than %.2f\n",
+            per_server, options.max_requests_per_server);
+    failed = true;
+  }
+  if (options.servers > 1024) {
+    // The 1025th: told that every node id is held (53400), not left guessing.
+    uint64_t refusals = 0;
+    for (const auto& s : fleet) refusals += s->no_free_refusals();
+    Figure("servers_without_a_node_id", options.servers - held);
+    Figure("no_free_node_id_refusals", static_cast<double>(refusals));
+    if (refusals == 0) failed = true;
+  }
 
-  // Steady state: a fraction of the servers issue, the rest are idle.
-  if (options.steady_s > 0 && held >= expected) {
-    const int busy_count = static_cast<int>(options.busy * options.servers);
-    for (int i = 0; i < options.servers; ++i) fleet[i]->set_busy(i < busy_count);
+  const int busy_count = static_cast<int>(options.busy * options.servers);
+  for (int i = 0; i < options.servers; ++i) fleet[i]->set_busy(i < busy_count);
+
+  // ---- Steady state: a fraction of the servers issue, the rest are idle.
+  if (options.steady_s > 0 && !failed) {
     // Let the busy ones settle into their windows first.
     std::this_thread::sleep_for(std::chrono::seconds(3));
     std::vector<uint64_t> before;
@@ -588,18 +727,85 @@ int main(int argc, char** argv) {
            (cluster.CpuSeconds() - cpu1) * 1000.0 / options.servers / seconds);
   }
 
+  for (const std::string& scenario : options.scenarios) {
+    if (failed) break;
+    const size_t n = std::min<size_t>(fleet.size(), 1024);
+    if (scenario == "rolling") {
+      // ---- A rolling restart of the whole fleet, a tenth at a time: each
+      // stops cleanly (releasing its node id) and starts again at once.
+      const size_t batch = std::max<size_t>(1, n / 10);
+      const int64_t t0 = MonotonicMs();
+      uint64_t requests = 0;
+      double slowest = 0;
+      for (size_t first = 0; first < n && !failed; first += batch) {
+        std::vector<SimServer*> restarted;
+        const size_t last = std::min(n, first + batch);
+        for (size_t i = first; i < last; ++i) fleet[i]->Stop();
+        for (size_t i = first; i < last; ++i) {
+          Restart(&fleet, &graveyard, i, static_cast<int>(i) < busy_count);
+          restarted.push_back(fleet[i].get());
+        }
+        const double took = WaitHeld(restarted, static_cast<int>(restarted.size()), MonotonicMs(),
+                                     options.timeout_s);
+        if (took < 0) failed = true;
+        slowest = std::max(slowest, took);
+        for (SimServer* s : restarted) requests += s->requests();
+      }
+      Figure("rolling_restarted", static_cast<double>(n));
+      Figure("rolling_total_s", static_cast<double>(MonotonicMs() - t0) / 1000.0);
+      Figure("rolling_slowest_batch_s", slowest);
+      Figure("rolling_requests_per_restart", static_cast<double>(requests) / n);
+    } else if (scenario == "kill") {
+      // ---- A tenth of the servers killed (kill -9: nothing released),
+      // then started again at once: each waits for its own old lease.
+      std::vector<SimServer*> restarted;
+      const int64_t t0 = MonotonicMs();
+      for (size_t i = 0; i < n; i += 10) {
+        fleet[i]->Kill();
+        Restart(&fleet, &graveyard, i, static_cast<int>(i) < busy_count);
+        restarted.push_back(fleet[i].get());
+      }
+      const double took =
+          WaitHeld(restarted, static_cast<int>(restarted.size()), t0, options.timeout_s);
+      if (took < 0) failed = true;
+      uint64_t requests = 0;
+      for (SimServer* s : restarted) requests += s->requests();
+      int same = 0;
+      for (size_t i = 0, k = 0; i < n; i += 10, ++k) {
+        const SimServer* old = graveyard[graveyard.size() - restarted.size() + k].get();
+        same += old->last_node_id() == fleet[i]->node_id() ? 1 : 0;
+      }
+      Figure("kill_restarted", static_cast<double>(restarted.size()));
+      Figure("kill_all_held_again_s", took);
+      Figure("kill_kept_their_node_id", same);
+      Figure("kill_requests_per_restart",
+             static_cast<double>(requests) / static_cast<double>(restarted.size()));
+    }
+  }
+
   for (auto& s : fleet) s->Stop();
   // Every ID any simulated server issued, once.
   std::vector<int64_t> all;
-  for (const auto& s : fleet) all.insert(all.end(), s->ids().begin(), s->ids().end());
+  for (const Fleet* f : {&fleet, &graveyard})
+    for (const auto& s : *f) all.insert(all.end(), s->ids().begin(), s->ids().end());
   std::sort(all.begin(), all.end());
   const size_t duplicates =
       all.size() - static_cast<size_t>(std::unique(all.begin(), all.end()) - all.begin());
   Figure("ids_issued", static_cast<double>(all.size()));
   Figure("ids_duplicated", static_cast<double>(duplicates));
   uint64_t lost = 0;
-  for (const auto& s : fleet) lost += s->leases_lost();
+  for (const Fleet* f : {&fleet, &graveyard})
+    for (const auto& s : *f) lost += s->leases_lost();
   Figure("leases_lost", static_cast<double>(lost));
+  if (!options.ids_out.empty()) {
+    FILE* out = fopen(options.ids_out.c_str(), "w");
+    if (out == nullptr) {
+      failed = true;
+    } else {
+      for (int64_t id : all) fprintf(out, "%" PRId64 "\n", id);
+      if (fclose(out) != 0) failed = true;
+    }
+  }
   cluster.Stop();
-  return held >= expected && duplicates == 0 ? 0 : 1;
+  return !failed && duplicates == 0 ? 0 : 1;
 }

@@ -67,6 +67,16 @@ void LeaseKeeper::Claim(const LeaseKeeperInput& input) {
   next_claim_ms_ = input.monotonic_ms + std::min<int64_t>(1000, ttl_ms_ / 3);
   if (status.code == StatusCode::kNodeIdTaken && outcome.holder_lease_id != 0)
     (void)lease_->LeaseTimeToLive(outcome.holder_lease_id, &outcome.holder_ttl_left_s);
+  // This server's own previous run holds the id (killed without releasing
+  // it): that run will not release it, its lease just runs out; ask again
+  // when it has (etcd's time to live is whole seconds, rounded down), not
+  // every second (a killed fleet restarting would poll etcd for a TTL).
+  if (previous_run && outcome.holder_ttl_left_s >= 0) {
+    next_claim_ms_ =
+        std::max(next_claim_ms_, input.monotonic_ms + (outcome.holder_ttl_left_s + 1) * 1000);
+    if (own_run_wait_until_ms_ != 0)
+      next_claim_ms_ = std::min(next_claim_ms_, own_run_wait_until_ms_);
+  }
   host_->OnClaimFailed(status, outcome, previous_run);
 }
 
