@@ -21,6 +21,10 @@ check() { # check WHAT EXPECTED ACTUAL
 }
 sql() { runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 
+# A user's server, not a build machine: no compiler, none of the build's headers.
+check "clean system: no compiler, no libcurl or OpenSSL headers" "none" \
+  "$(ls -d /usr/bin/cc /usr/bin/g++ /usr/include/curl /usr/include/*/curl /usr/include/openssl 2>/dev/null | xargs | sed 's/^$/none/')"
+
 export DEBIAN_FRONTEND=noninteractive
 # apt checks the package's Depends against what is installed; there is no
 # network in here, so a dependency that is not already satisfied fails.
