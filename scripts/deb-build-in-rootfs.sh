@@ -47,7 +47,8 @@ cp /tmp/build/*.deb /tmp/build/*.changes /tmp/build/*.buildinfo "$out/"
 # Exactly one package (and its automatic -dbgsym), for this major: another
 # would mean that debian/control and the release's supported versions
 # disagree with the plan (deb.sh).
-packages=$(cd "$out" && ls -- *.deb | grep -v -- '-dbgsym_')
+packages=
+for f in "$out"/*.deb; do [[ $f == *-dbgsym_* ]] || packages+="${packages:+ }$(basename "$f")"; done
 if [[ $packages != "postgresql-$major-snowflake_${version}_$(dpkg --print-architecture).deb" ]]; then
   echo "expected postgresql-$major-snowflake only, built: $packages" >&2
   exit 1

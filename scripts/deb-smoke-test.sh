@@ -23,7 +23,8 @@ sql() { runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c "$1"
 
 # A user's server, not a build machine: no compiler, none of the build's headers.
 check "clean system: no compiler, no libcurl or OpenSSL headers" "none" \
-  "$(ls -d /usr/bin/cc /usr/bin/g++ /usr/include/curl /usr/include/*/curl /usr/include/openssl 2>/dev/null | xargs | sed 's/^$/none/')"
+  "$(found=(); for f in /usr/bin/cc /usr/bin/g++ /usr/include/curl /usr/include/*/curl /usr/include/openssl; do
+      [[ -e $f ]] && found+=("$f"); done; echo "${found[*]:-none}")"
 
 export DEBIAN_FRONTEND=noninteractive
 # apt checks the package's Depends against what is installed; there is no
@@ -31,7 +32,7 @@ export DEBIAN_FRONTEND=noninteractive
 cp "$deb" /tmp/
 apt-get install -y "/tmp/$(basename "$deb")" >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 check "package installed" "install ok installed" \
-  "$(dpkg-query -W -f='${Status}' postgresql-$major-snowflake)"
+  "$(dpkg-query -W -f='${Status}' postgresql-"$major"-snowflake)"
 check "snowflake.so in the server's library directory" yes \
   "$([[ -f /usr/lib/postgresql/$major/lib/snowflake.so ]] && echo yes || echo no)"
 
@@ -73,7 +74,7 @@ after=$(sql "SELECT snowflake_next_id()")
 check "after a restart the next ID is greater" t "$(sql "SELECT $after > $before")"
 pg_ctlcluster "$major" "$cluster" stop
 
-apt-get purge -y postgresql-$major-snowflake >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+apt-get purge -y "postgresql-$major-snowflake" >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
 check "purged: snowflake.so is gone" no \
   "$([[ -e /usr/lib/postgresql/$major/lib/snowflake.so ]] && echo yes || echo no)"
 check "purged: snowflake.control is gone" no \
