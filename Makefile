@@ -9,8 +9,8 @@
 #   make examples             the client examples (examples/) against a throwaway server
 #   make bench                benchmarks (bench/)
 #   make test-all-versions    build, pg_regress and TAP on every supported major (chroots)
-#   make deb                  the Debian package (pg_buildext), in build/deb/
-#   make deb-test             make deb, then install it on a clean Debian 12 and use it
+#   make deb                  the Debian packages for 15, 17, 18 (pg_buildext), in build/deb/
+#   make deb-test             make deb, then install each on a clean Debian and use it
 #   make dist                 the PGXN release archive, from git HEAD
 #   make pgxn-check           META.json against the PGXN meta spec; versions and file names in the docs
 #   make docs-check           docs/troubleshooting.md against every message, and cited sections

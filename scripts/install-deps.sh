@@ -43,8 +43,10 @@ bench=("${build[@]}" cmake libbenchmark-dev gnuplot-nox etcd-server etcd-client)
 # make test-all-versions: mmdebstrap builds the root file systems; unshare
 # (util-linux) runs them in their own mount, PID and network namespaces.
 versions=(mmdebstrap debian-archive-keyring util-linux)
-# make deb and its test: pg_buildext comes with postgresql-server-dev-all.
-deb=(make g++ dpkg-dev debhelper postgresql-server-dev-all lintian git mmdebstrap "${etcd_dev[@]}")
+# make deb and its test build, check and install in root file systems of
+# their own (the versions group); the host lists the tree with git and reads
+# debian/control.in and the changelog with dpkg-dev's tools.
+deb=(dpkg-dev git "${versions[@]}")
 
 group_packages() {
   case "$1" in

@@ -2,10 +2,16 @@
 # another PostgreSQL, made with mmdebstrap from Debian's registry, cached
 # outside the clone, and used through a throwaway overlay.
 #
-#   rootfs_ensure NAME SUITE PKG...
+#   rootfs_ensure [--variant VARIANT] [--satisfy RELATIONS] NAME SUITE PKG...
 #       makes $SNOWFLAKE_ROOTFS_DIR/NAME (Debian SUITE with PKG... installed)
 #       unless a copy made from the same suite and packages is cached there.
 #       Sets ROOTFS (its path) and ROOTFS_SECONDS (time spent, 0 if cached).
+#       --variant: mmdebstrap's package set to start from (default apt:
+#       Essential and apt; buildd adds build-essential, as Debian's builders
+#       have). --satisfy: a Depends-style list ("debhelper-compat (= 13),
+#       pkg-config, ..."), installed with `apt-get satisfy`, which honours
+#       versions and alternatives (make deb's build roots: a source
+#       package's Build-Depends).
 #   rootfs_run ROOTFS [--bind HOSTDIR DIR]... [--ro HOSTDIR DIR]... -- CMD...
 #       runs CMD as root, chrooted into an overlay of ROOTFS. The cached tree
 #       is never written: whatever CMD installs or leaves goes to the
@@ -40,14 +46,29 @@ rootfs_sources() {
 }
 
 rootfs_ensure() {
+  local variant=apt satisfy=
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --variant) variant=$2; shift 2 ;;
+      --satisfy) satisfy=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
   local name=$1 suite=$2
   shift 2
   local dir="$SNOWFLAKE_ROOTFS_DIR/$name"
-  local stamp="$dir.stamp" want lock start sources=()
+  local stamp="$dir.stamp" want lock start sources=() hooks=()
   mapfile -t sources < <(rootfs_sources "$suite")
   # iproute2: rootfs_run brings up the namespace's loopback with it.
   want="$suite $(printf '%s\n' iproute2 "$@" | sort -u | tr '\n' ' ')"
   want="$want| $(printf '%s; ' "${sources[@]}")"
+  # (Only when given, so that the stamps of earlier file systems still match.)
+  [[ $variant == apt ]] || want="$want| variant $variant"
+  if [[ -n $satisfy ]]; then
+    want="$want| satisfy $satisfy"
+    # In the new root, with the package lists mmdebstrap has just fetched.
+    hooks=(--customize-hook="chroot \"\$1\" env DEBIAN_FRONTEND=noninteractive apt-get satisfy -y --no-install-recommends '$satisfy'")
+  fi
   mkdir -p "$SNOWFLAKE_ROOTFS_DIR"
   ROOTFS=$dir
   ROOTFS_SECONDS=0
@@ -65,8 +86,8 @@ rootfs_ensure() {
   echo "snowflake: building root file system $dir (Debian $suite) ..." >&2
   # The unstable suite's Release file is often past its Valid-Until on the
   # mirror; the signature is still checked.
-  if ! mmdebstrap --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
-    --include="$(printf '%s\n' iproute2 "$@" | sort -u | paste -sd,)" \
+  if ! mmdebstrap --variant="$variant" --aptopt='Acquire::Check-Valid-Until "false"' \
+    --include="$(printf '%s\n' iproute2 "$@" | sort -u | paste -sd,)" "${hooks[@]}" \
     "$suite" "$dir.new" "${sources[@]}" >"$dir.log" 2>&1; then
     tail -n 30 "$dir.log" >&2
     echo "snowflake: mmdebstrap failed for $suite; full log: $dir.log" >&2
