@@ -75,7 +75,7 @@ TAP_TESTS = 1
 # Every TAP file, the longest first: make test runs several at once (prove
 # -j), and a long file started last would run alone at the end.
 TAP_LONGEST = tests/t/011_patroni.pl tests/t/003_crash_loop.pl tests/t/030_node_leases.pl \
-	tests/t/010_failover.pl tests/t/002_concurrency.pl tests/t/032_fleet_moves.pl
+	tests/t/010_failover.pl tests/t/002_concurrency.pl tests/t/032_fleet_moves.pl tests/t/039_fleet_storm.pl
 PROVE_TESTS = $(filter $(wildcard tests/t/*.pl),$(TAP_LONGEST)) \
 	$(filter-out $(TAP_LONGEST),$(sort $(wildcard tests/t/*.pl)))
 
