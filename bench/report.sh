@@ -73,6 +73,7 @@ write_report() {
 
   write_summary_md "$machine" "$pg_version" "$code" "$mode" >"$results/summary.md"
   write_chart "$machine" "$pg_version" "$mode"
+  write_fleet_chart "$machine" "$mode"
   echo
   echo "wrote $results/summary.md, $results/latest.csv, $results/raw.csv, $results/bench.png"
   echo "benchmark done in ${elapsed_s} s; the server is stopped and its directory removed on exit."
@@ -226,9 +227,41 @@ reservation steps. All start at once with \`snowflake.node_id\` unset (column n:
 the etcd requests each sent until then (by kind), \`storm_etcd_cpu_s\` etcd's CPU meanwhile. Then
 steady state with half the servers issuing: requests per second per busy and idle server, and
 etcd CPU per server. \`ids_duplicated\` counts IDs issued twice across the fleet (must be 0).
+Rows named \`<scenario>:<figure>\` are the other scenarios at 1024 (fixed node ids, the etcd leader
+killed during the storm, a rolling restart a tenth at a time and a tenth killed with \`kill -9\`
+and restarted, the 1025th server); \`before:<figure>\` is the protocol before issue 17 (the
+same tool, built from git at \`BENCH_FLEET_BEFORE\`, default f3ab5d1; -1 s: not every server
+held an id within 300 s). Chart: [fleet.png](fleet.png).
 
 $(bench_psql -c "SELECT bench_md('fleet')")
 MD
+}
+
+# write_fleet_chart MACHINE MODE: fleet.png (issue 17): claim time and etcd
+# requests per server against fleet size, before and after, from section 11's
+# rows of $raw. A storm that did not finish is drawn at the timeout (300 s).
+write_fleet_chart() {
+  local machine=$1 mode=$2 data="$work/plot/fleet.dat"
+  mkdir -p "$work/plot"
+  awk -F, '$1 == "fleet" {
+      gsub(/"/, "", $2); n = $4; v = $6
+      if ($2 == "storm_all_held_s") after_s[n] = v
+      else if ($2 == "storm_requests_per_server") after_r[n] = v
+      else if ($2 == "before:storm_all_held_s") before_s[n] = v
+      else if ($2 == "before:storm_requests_per_server") before_r[n] = v
+      sizes[n] = 1
+    }
+    END {
+      for (n in sizes) if ((n in after_s) || (n in before_s)) {
+        bs = (n in before_s) ? (before_s[n] < 0 ? 300 : before_s[n]) : "NaN"
+        printf "%d %s %s %s %s\n", n, (n in after_s) ? after_s[n] : "NaN", bs,
+          (n in after_r) ? after_r[n] : "NaN", (n in before_r) ? before_r[n] : "NaN"
+      }
+    }' "$raw" | sort -n >"$data"
+  [[ -s $data ]] || return 0
+  gnuplot -e "data='$data'; out='$results/fleet.png'" \
+    -e "heading=\"snowflake: a fleet starting at once, node ids unset ($mode, $started_at)\\n$machine\"" \
+    "$repo/bench/fleet/plot.gp"
 }
 
 # write_chart MACHINE PG_VERSION MODE: bench.png from the summary views.

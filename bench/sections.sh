@@ -31,6 +31,8 @@ if [[ $quick == 1 ]]; then
   warmup_seconds=0
   fleet_sizes=(32)
   fleet_steady_s=4
+  fleet_variants=()
+  fleet_before_sizes=()
 else
   pgbench_seconds=${BENCH_SECONDS:-4}
   pgbench_rounds=${BENCH_ROUNDS:-5}
@@ -44,6 +46,15 @@ else
   warmup_seconds=2
   fleet_sizes=(64 256 1024)
   fleet_steady_s=30
+  # label|fleet_sim arguments: the other scenarios of issue 17, at 1024.
+  fleet_variants=("fixed ids|--servers 1024 --node-ids fixed"
+    "etcd leader killed|--servers 1024 --kill-leader-after-ms 1000"
+    "restarts|--servers 1024 --busy 0.5 --scenarios rolling,kill"
+    "1025th server|--servers 1025")
+  # The protocol before issue 17, built from git history, for the same
+  # figures from the same tool (BENCH_FLEET_BEFORE= skips it).
+  fleet_before_commit=${BENCH_FLEET_BEFORE-f3ab5d1}
+  fleet_before_sizes=(64 256 1024)
 fi
 # The biggest bulk size is also the one for two concurrent sessions.
 bulk_big=${bulk_sizes[-1]}
@@ -564,36 +575,66 @@ bench_etcd() {
 # snowflake.node_id unset; the time until all hold distinct node ids, the
 # etcd requests per server that took, by kind, and etcd's CPU; then steady
 # state, half the servers issuing and half idle: requests per second per
-# server, and etcd CPU per server. Every ID a simulated server issued is
+# server, and etcd CPU per server. Then (full run) the other scenarios at
+# 1024: fixed node ids, the etcd leader killed during the storm, a rolling
+# restart and a tenth killed and restarted, the 1025th server; and the same
+# storms with the protocol before issue 17 (fleet_sim of that commit, from
+# git), recorded as "before:<figure>". Every ID a simulated server issued is
 # checked for duplicates; fleet_sim fails on one, or when not every server
-# was assigned an id within its timeout.
+# was assigned an id within its timeout (the "before" runs are recorded
+# however they end: at 1024 they did not finish).
+fleet_run() {
+  local sim=$1 size=$2 prefix=$3 fleet_work out key value unit rc=0
+  shift 3
+  fleet_work=$(pg_user_dir snowflake-fleet)
+  out=$("$sim" --work "$fleet_work" --etcd-user "$PG_RUN_USER" --timeout-s 300 "$@") || rc=$?
+  if [[ $rc -ne 0 && -z $prefix ]]; then
+    echo "$out" >&2
+    echo "fleet_sim $* failed (etcd logs in $fleet_work)" >&2
+    return 1
+  fi
+  rm -rf "$fleet_work"
+  while read -r key value; do
+    [[ -n $key ]] || continue
+    case $key in
+      storm_etcd_cpu_s) unit="s CPU" ;;
+      steady_etcd_cpu_ms_per_server_s) unit="ms CPU/s" ;;
+      *_per_server_s) unit="requests/s" ;;
+      *_per_server | *_per_restart) unit=requests ;;
+      *_s) unit=s ;;
+      *) unit=count ;;
+    esac
+    record fleet "$prefix$key" 0 "$size" 1 "$value" "$unit"
+  done <<<"$out"
+}
+
 bench_fleet() {
   section_header "11. a fleet of simulated servers on a three-member etcd, sizes ${fleet_sizes[*]}" \
     "(all start at once; then ${fleet_steady_s} s of steady state, half of them issuing)"
-  local build="$work/fleet-build" size out key value unit
+  local build="$work/fleet-build" size variant
   (source "$repo/scripts/ccache.sh" &&
     cmake -S "$repo/bench/fleet" -B "$build" -DCMAKE_CXX_COMPILER_LAUNCHER="$CCACHE_LAUNCHER" >/dev/null &&
     cmake --build "$build" -j "$ncpu" >/dev/null) || return 1
   for size in "${fleet_sizes[@]}"; do
-    local fleet_work
-    fleet_work=$(pg_user_dir snowflake-fleet)
-    out=$("$build/fleet_sim" --servers "$size" --steady-s "$fleet_steady_s" --busy 0.5 \
-      --timeout-s 300 --work "$fleet_work" --etcd-user "$PG_RUN_USER") || {
-      echo "$out" >&2
-      echo "fleet_sim failed at $size servers (etcd logs in $fleet_work)" >&2
-      return 1
-    }
-    rm -rf "$fleet_work"
-    while read -r key value; do
-      case $key in
-        storm_all_held_s) unit=s ;;
-        storm_etcd_cpu_s) unit="s CPU" ;;
-        steady_etcd_cpu_ms_per_server_s) unit="ms CPU/s" ;;
-        *_per_server_s) unit="requests/s" ;;
-        *_per_server) unit=requests ;;
-        *) unit=count ;;
-      esac
-      record fleet "$key" 0 "$size" 1 "$value" "$unit"
-    done <<<"$out"
+    fleet_run "$build/fleet_sim" "$size" "" --servers "$size" --steady-s "$fleet_steady_s" --busy 0.5 || return 1
+  done
+  for variant in "${fleet_variants[@]}"; do
+    # shellcheck disable=SC2086 # the arguments, split
+    fleet_run "$build/fleet_sim" "$(sed -n 's/.*--servers \([0-9]*\).*/\1/p' <<<"${variant#*|}")" \
+      "${variant%%|*}:" ${variant#*|} || return 1
+  done
+  [[ ${#fleet_before_sizes[@]} -gt 0 && -n ${fleet_before_commit:-} ]] || return 0
+  local before_src="$work/fleet-before-src" before_build="$work/fleet-before-build"
+  mkdir -p "$before_src"
+  if ! git -C "$repo" archive "$fleet_before_commit" src/core bench/fleet | tar -xf - -C "$before_src" ||
+    ! (source "$repo/scripts/ccache.sh" &&
+      cmake -S "$before_src/bench/fleet" -B "$before_build" -DCMAKE_CXX_COMPILER_LAUNCHER="$CCACHE_LAUNCHER" \
+        >/dev/null && cmake --build "$before_build" -j "$ncpu" >/dev/null); then
+    echo "  (the protocol before issue 17 could not be built from $fleet_before_commit: skipped)"
+    return 0
+  fi
+  for size in "${fleet_before_sizes[@]}"; do
+    fleet_run "$before_build/fleet_sim" "$size" "before:" --servers "$size" --steady-s "$fleet_steady_s" \
+      --busy 0.5 || true
   done
 }
