@@ -263,6 +263,7 @@ Status NodeLease::TryClaim(const std::vector<int32_t>& candidates, int64_t first
         return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
       node_id_ = node_id;
       high_water_ms_ = stored;
+      claimed_mark_ms_ = stored;
       high_water_attempted_ms_ = std::max(stored, first_mark_ms);
       high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
       holder_confirmed_ms_ = monotonic_->NowMs();
@@ -290,6 +291,7 @@ Status NodeLease::TryClaim(const std::vector<int32_t>& candidates, int64_t first
     return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
   node_id_ = node_id;
   high_water_ms_ = mark;
+  claimed_mark_ms_ = mark;
   high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
   if (!first_mark.empty() && MarkWasPut(level->txns[2])) {
     high_water_ms_ = std::min(first_mark_ms, kMaxTimestampMs);
@@ -570,7 +572,10 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
 
 Status NodeLease::Release(int64_t issued_through_ms) {
   const int64_t lease_id = lease_id_;
-  if (held() && issued_through_ms >= 0 && issued_through_ms < high_water_ms_ &&
+  // Never below the mark as this holder found it: the earlier holders'
+  // IDs lie under it, whatever this one reserved (perhaps nothing yet).
+  const int64_t lower_to = std::max(issued_through_ms, claimed_mark_ms_);
+  if (held() && issued_through_ms >= 0 && lower_to < high_water_ms_ &&
       high_water_attempted_ms_ == high_water_ms_) {
     // The mark back down to what was issued, if it is as we last wrote it
     // and the id still ours (a write whose answer was lost may stand above
@@ -582,7 +587,7 @@ Status NodeLease::Release(int64_t issued_through_ms) {
         EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
         EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
                 high_water_mod_revision_)};
-    txn.success = {EtcdPut(mark_key, EncodeHighWater(issued_through_ms))};
+    txn.success = {EtcdPut(mark_key, EncodeHighWater(lower_to))};
     EtcdTxnResult result;
     (void)etcd_->Txn(txn, &result);
   }

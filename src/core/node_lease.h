@@ -151,8 +151,9 @@ class NodeLease {
   // next holder need not wait for the TTL). valid_until_ms() is 0 at once.
   // issued_through_ms >= 0: no ID was or will be issued past it (the
   // caller's durable reservation, with issuing stopped): the mark, raised
-  // ahead by a lead, comes back down to it first (never below), so that
-  // the next holder starts there rather than a lead ahead of its clock.
+  // ahead by a lead, comes back down to it first (never below it, nor below
+  // the mark as this holder found it), so that the next holder starts there
+  // rather than a lead ahead of its clock.
   Status Release(int64_t issued_through_ms = -1);
 
   // Takes over a lease this server's previous worker held (a crash restart:
@@ -206,6 +207,9 @@ class NodeLease {
   int64_t lease_ttl_ms_ = 0;
   int32_t node_id_ = -1;
   int64_t high_water_ms_ = -1;
+  // The mark as it stood when this holder claimed the id (-1: none): a
+  // release never lowers the mark below it.
+  int64_t claimed_mark_ms_ = -1;
   // The highest mark written, confirmed or not: a write whose answer was
   // lost may have been applied, and later writes never go below it.
   int64_t high_water_attempted_ms_ = -1;

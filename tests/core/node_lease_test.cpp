@@ -714,6 +714,13 @@ TEST_F(NodeLeaseTest, AReleaseLowersTheMarkToWhatWasIssuedAndNeverBelow) {
   ASSERT_TRUE(b.RaiseHighWater(30000).ok());
   ASSERT_TRUE(b.Release(40000).ok());
   EXPECT_EQ(StoredHighWater(9), 30000) << "never raised by a release";
+  // Never below the mark as the holder found it, even if it reserved less
+  // (or nothing: it claimed and stopped).
+  NodeLease d(&etcd_, &clock_, Options(), Server("d"));
+  ASSERT_TRUE(d.Claim(9, -1, &out, 45000).ok());
+  EXPECT_EQ(out.high_water_ms, 30000);
+  ASSERT_TRUE(d.Release(0).ok());
+  EXPECT_EQ(StoredHighWater(9), 30000) << "the earlier holders' IDs lie under it";
   // A write whose answer was lost may stand above what the holder knows:
   // the mark then stays where it is.
   NodeLease c(&etcd_, &clock_, Options(), Server("c"));
