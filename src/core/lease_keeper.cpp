@@ -2,6 +2,8 @@
 #include "lease_keeper.h"
 
 #include <algorithm>
+#include <functional>
+#include <string>
 
 #include "reservation.h"
 
@@ -18,6 +20,22 @@ LeaseKeeper::LeaseKeeper(NodeLease* lease, GeneratorState* generator, LeaseKeepe
       lead_ms_(HighWaterLeadMs(ttl_ms)) {}
 
 int64_t LeaseKeeper::WithLead(int64_t ms) const { return std::min(ms + lead_ms_, kMaxTimestampMs); }
+
+// splitmix64, seeded from the server's identity (different on every server
+// of a fleet, so that their retries spread).
+uint64_t LeaseKeeper::NextRandom() {
+  if (random_state_ == 0) {
+    const HolderIdentity& self = lease_->self();
+    random_state_ = (self.system_identifier ^ static_cast<uint64_t>(self.started_at_ms) ^
+                     (static_cast<uint64_t>(self.port) << 48) ^
+                     std::hash<std::string>{}(self.host + self.data_directory)) |
+                    1;
+  }
+  uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
 
 void LeaseKeeper::Step(const LeaseKeeperInput& input) {
   if (!lease_->held()) {
@@ -64,7 +82,18 @@ void LeaseKeeper::Claim(const LeaseKeeperInput& input) {
     AfterClaim(outcome, input);
     return;
   }
-  next_claim_ms_ = input.monotonic_ms + std::min<int64_t>(1000, ttl_ms_ / 3);
+  // The next try: a second later (a third of the TTL if shorter), spread
+  // over half to one and a half times that so that servers which failed
+  // together do not all come back together; and while etcd does not
+  // answer, twice as long after each failure in a row, up to 8 s, so that
+  // a fleet restarting into an overloaded etcd does not keep it overloaded
+  // with retries (etcd's own clients back off the same way).
+  consecutive_failures_ = std::min(consecutive_failures_ + 1, 16);
+  int64_t delay_ms = std::min<int64_t>(1000, ttl_ms_ / 3);
+  if (status.code == StatusCode::kUnavailable || status.code == StatusCode::kEtcdError)
+    delay_ms = std::min<int64_t>(delay_ms << std::min(consecutive_failures_ - 1, 3), 8000);
+  next_claim_ms_ = input.monotonic_ms + delay_ms / 2 +
+                   static_cast<int64_t>(NextRandom() % static_cast<uint64_t>(delay_ms + 1));
   if (status.code == StatusCode::kNodeIdTaken && outcome.holder_lease_id != 0)
     (void)lease_->LeaseTimeToLive(outcome.holder_lease_id, &outcome.holder_ttl_left_s);
   // This server's own previous run holds the id (killed without releasing
@@ -109,6 +138,7 @@ void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput
   host_->OnClaimedLocked(outcome, start_after);
   host_->UnlockRenewals();
   own_run_wait_until_ms_ = 0;
+  consecutive_failures_ = 0;
   // Counted from the lease's last renewal (the claim may have used a lease
   // renewed a little earlier): a little early, never late.
   next_keepalive_ms_ = std::min(input.monotonic_ms, lease_->renewed_ms()) + keepalive_interval_ms_;

@@ -101,6 +101,8 @@ class LeaseKeeper {
   void RoundFailed(const Status& status, int32_t node_id);
   // ms plus the mark's lead, within the layout.
   int64_t WithLead(int64_t ms) const;
+  // A pseudo-random number, for spreading retries.
+  uint64_t NextRandom();
 
   NodeLease* lease_;
   GeneratorState* generator_;
@@ -118,6 +120,8 @@ class LeaseKeeper {
   int64_t own_run_wait_until_ms_ = 0;
   // The generator's last_issued at the last keep-alive (KeepAliveIfDue()).
   uint64_t last_issued_at_keepalive_ = 0;
+  int consecutive_failures_ = 0;  // claim rounds failed in a row
+  uint64_t random_state_ = 0;     // NextRandom()
 };
 
 }  // namespace snowflake

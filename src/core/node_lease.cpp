@@ -18,7 +18,7 @@ namespace {
 
 // Claim transactions one Claim() of a free id sends before it gives up for
 // this round (the caller tries again later).
-constexpr int kFreeClaimAttempts = 8;
+constexpr int kFreeClaimAttempts = 4;
 // Attempts at random candidates after which the whole registry is read, so
 // that the last servers of a storm find the last free ids.
 constexpr int kRandomAttemptsBeforeRead = 2;
@@ -150,12 +150,14 @@ Status NodeLease::EnsureLease() {
   // server holds) is kept alive right before a claim: the claim proves the
   // lease exists, not how long it has left, and the fence must count from
   // a restart of its TTL. KeepAlive() forgets a lease that is gone.
-  // (Not when the lease was renewed in the last half of the fence: a
-  // server that retries a claim every second would send a keep-alive with
-  // each; the fence still counts from the last renewal.)
-  const int64_t fence_length = options_.ttl_ms - FenceMarginMs(options_.ttl_ms);
-  if (lease_id_ != 0 &&
-      (lease_ttl_ms_ == 0 || valid_until_ms_ - monotonic_->NowMs() < fence_length / 2)) {
+  // (Not while the fence has room for two more request timeouts: a server
+  // that retries a claim every second would send a keep-alive with each,
+  // and a start-up storm of a whole fleet would double etcd's load. The
+  // fence still counts from the last renewal, and the caller renews right
+  // after a claim when that renewal is due; a lease that expired meanwhile
+  // fails the claim itself, and the next keep-alive finds it gone.)
+  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || valid_until_ms_ - monotonic_->NowMs() <
+                                                   2 * EtcdRequestTimeoutMs(options_.ttl_ms))) {
     const Status status = KeepAlive();
     if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
   }

@@ -152,7 +152,7 @@ TEST_F(LeaseKeeperTest, ClaimsThenKeepsAliveEveryIntervalAndSendsNothingBetween)
   }
 }
 
-TEST_F(LeaseKeeperTest, ARefusedClaimIsRetriedAfterASecondAndSaysWhoHoldsTheId) {
+TEST_F(LeaseKeeperTest, ARefusedClaimIsRetriedAboutASecondLaterAndSaysWhoHoldsTheId) {
   NodeLease other(&etcd_, &mono_, Options(), Server("b"));
   ClaimOutcome out;
   ASSERT_TRUE(other.Claim(7, -1, &out).ok());
@@ -164,15 +164,40 @@ TEST_F(LeaseKeeperTest, ARefusedClaimIsRetriedAfterASecondAndSaysWhoHoldsTheId) 
   EXPECT_GE(host_.last_holder_ttl_left_s, 0) << "the holder's lease TTL, for the message";
   EXPECT_FALSE(host_.last_previous_run);
   const int64_t calls = etcd_.total_calls();
-  mono_.Advance(950);
+  mono_.Advance(450);
   keeper.Step(Input());
-  EXPECT_EQ(etcd_.total_calls(), calls) << "no retry within the second";
-  // The holder stops cleanly: the next try takes the id.
+  EXPECT_EQ(etcd_.total_calls(), calls) << "no retry within half a second";
+  // The holder stops cleanly: the next try (0.5 to 1.5 s after the first,
+  // spread so that servers refused together do not retry together) takes
+  // the id.
   ASSERT_TRUE(other.Release().ok());
-  mono_.Advance(50);
-  keeper.Step(Input());
+  for (int step = 0; step < 21 && !lease.held(); ++step) {
+    mono_.Advance(50);
+    keeper.Step(Input());
+  }
   EXPECT_TRUE(lease.held());
   EXPECT_EQ(lease.node_id(), 7);
+}
+
+TEST_F(LeaseKeeperTest, ClaimsBackOffWhileEtcdDoesNotAnswer) {
+  NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
+  LeaseKeeper keeper = MakeKeeper(&lease, 7);
+  etcd_.SetDown(true);
+  // A minute of etcd down, a step every 50 ms: the tries come ever rarer,
+  // at most every 12 s (8 s, spread by half either way) once backed off.
+  for (int step = 0; step < 1200; ++step) {
+    keeper.Step(Input());
+    mono_.Advance(50);
+  }
+  const int64_t tries = etcd_.total_calls();
+  EXPECT_GE(tries, 6);
+  EXPECT_LE(tries, 15) << "a retry a second would be 60";
+  etcd_.SetDown(false);
+  for (int step = 0; step < 240 && !lease.held(); ++step) {
+    keeper.Step(Input());
+    mono_.Advance(50);
+  }
+  EXPECT_TRUE(lease.held()) << "within 12 s of etcd answering again";
 }
 
 TEST_F(LeaseKeeperTest, ALostLeaseStopsAndIsClaimedAgainAtTheNextStep) {
