@@ -102,6 +102,7 @@ class CountingEtcd final : public snowflake::EtcdApi {
     Count(kTimeToLive);
     return inner_.LeaseTimeToLive(lease_id, left);
   }
+  void SetRequestTimeoutMs(int64_t timeout_ms) override { inner_.SetRequestTimeoutMs(timeout_ms); }
   int64_t LastRevision() const override { return inner_.LastRevision(); }
   std::string LastErrorDetail() const override { return inner_.LastErrorDetail(); }
 

@@ -106,6 +106,13 @@ class EtcdApi {
   // exists.
   virtual Status LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) = 0;
 
+  // How long each later request may wait for an answer from one endpoint
+  // before the next is tried. A claim, which holds nothing a fence
+  // protects, waits longer than a renewal: in a start-up storm etcd's queue
+  // is long, and a request given up on is still worked on by etcd (and
+  // sent again), which keeps it overloaded. The fake ignores it.
+  virtual void SetRequestTimeoutMs(int64_t /*timeout_ms*/) {}
+
   // The store's revision that the last answered call reported (etcd's
   // response header), 0 before any: a claim tells the node ids taken since it
   // started from those taken before (node_lease.h).

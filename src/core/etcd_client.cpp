@@ -778,6 +778,12 @@ Status CurlEtcdClient::LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) {
   return Status::Ok();
 }
 
+void CurlEtcdClient::SetRequestTimeoutMs(int64_t timeout_ms) {
+  impl_->config.request_timeout_ms = timeout_ms;
+  if (impl_->curl != nullptr)
+    curl_easy_setopt(impl_->curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+}
+
 int64_t CurlEtcdClient::LastRevision() const { return impl_->last_revision; }
 
 std::string CurlEtcdClient::LastErrorDetail() const { return impl_->detail; }

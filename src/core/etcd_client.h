@@ -83,6 +83,7 @@ class CurlEtcdClient final : public EtcdApi {
   Status Range(const std::string& key, const std::string& range_end,
                std::vector<EtcdKeyValue>* kvs) override;
   Status LeaseTimeToLive(int64_t lease_id, int64_t* ttl_left_s) override;
+  void SetRequestTimeoutMs(int64_t timeout_ms) override;
   int64_t LastRevision() const override;
   std::string LastErrorDetail() const override;
 

@@ -92,6 +92,10 @@ int64_t FenceMarginMs(int64_t ttl_ms) { return std::max<int64_t>(1000, ttl_ms / 
 
 int64_t EtcdRequestTimeoutMs(int64_t ttl_ms) { return std::clamp<int64_t>(ttl_ms / 5, 500, 5000); }
 
+int64_t ClaimRequestTimeoutMs(int64_t ttl_ms) {
+  return std::clamp<int64_t>(ttl_ms / 2, 1000, 15000);
+}
+
 int64_t KeepAliveIntervalMs(int64_t ttl_ms) {
   const int64_t fence_ms = ttl_ms - FenceMarginMs(ttl_ms);
   return std::max(ttl_ms / 3, fence_ms - 2 * EtcdRequestTimeoutMs(ttl_ms));
@@ -147,17 +151,16 @@ void NodeLease::Drop() {
 
 Status NodeLease::EnsureLease() {
   // A lease we have (adopted, or kept while waiting for a node id another
-  // server holds) is kept alive right before a claim: the claim proves the
-  // lease exists, not how long it has left, and the fence must count from
-  // a restart of its TTL. KeepAlive() forgets a lease that is gone.
-  // (Not while the fence has room for two more request timeouts: a server
+  // server holds) is kept alive before a claim once its fence has passed:
+  // the claim proves the lease exists, not how long it has left, and the
+  // fence must count from a restart of its TTL. KeepAlive() forgets a lease
+  // that is gone. (Not before every claim: a server
   // that retries a claim every second would send a keep-alive with each,
-  // and a start-up storm of a whole fleet would double etcd's load. The
-  // fence still counts from the last renewal, and the caller renews right
-  // after a claim when that renewal is due; a lease that expired meanwhile
-  // fails the claim itself, and the next keep-alive finds it gone.)
-  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || valid_until_ms_ - monotonic_->NowMs() <
-                                                   2 * EtcdRequestTimeoutMs(options_.ttl_ms))) {
+  // and a start-up storm of a whole fleet that lasts longer than the fence
+  // would double etcd's load. A claim that succeeds on a lease with little
+  // fence left is kept alive by the caller at once: its renewal is due from
+  // renewed_ms(); a lease that expired meanwhile fails the claim itself.)
+  if (lease_id_ != 0 && (lease_ttl_ms_ == 0 || valid_until_ms_ <= monotonic_->NowMs())) {
     const Status status = KeepAlive();
     if (!status.ok() && status.code != StatusCode::kLeaseLost) return status;
   }
@@ -448,6 +451,16 @@ Status NodeLease::Claim(int32_t node_id, int32_t preferred, ClaimOutcome* outcom
     const Status released = Release();
     if (!released.ok()) return released;
   }
+  // Patient requests while claiming (ClaimRequestTimeoutMs()), the usual
+  // ones again once a node id is held or the attempt ends.
+  etcd_->SetRequestTimeoutMs(ClaimRequestTimeoutMs(options_.ttl_ms));
+  const Status status = ClaimWithLease(node_id, preferred, outcome, first_mark_ms);
+  etcd_->SetRequestTimeoutMs(EtcdRequestTimeoutMs(options_.ttl_ms));
+  return status;
+}
+
+Status NodeLease::ClaimWithLease(int32_t node_id, int32_t preferred, ClaimOutcome* outcome,
+                                 int64_t first_mark_ms) {
   Status status = EnsureLease();
   if (!status.ok()) return status;
 

@@ -84,6 +84,11 @@ int64_t KeepAliveIntervalMs(int64_t ttl_ms);
 // mark when it starts); at most 10 s. 10 s for a TTL of 30 s, 1 s for 5 s.
 int64_t HighWaterLeadMs(int64_t ttl_ms);
 
+// How long a request sent while claiming (nothing held yet, so no fence
+// to keep) may wait for one endpoint: half the TTL, within [1 s, 15 s]. A
+// renewal's requests wait EtcdRequestTimeoutMs().
+int64_t ClaimRequestTimeoutMs(int64_t ttl_ms);
+
 // Candidates one claim transaction tries, in order (nested transactions).
 inline constexpr int kClaimChainLength = 16;
 
@@ -181,6 +186,9 @@ class NodeLease {
 
  private:
   Status EnsureLease();
+  // Claim() once the old id (if any) is given back.
+  Status ClaimWithLease(int32_t node_id, int32_t preferred, ClaimOutcome* outcome,
+                        int64_t first_mark_ms);
   // Claims the first free id of candidates in one transaction. kNodeIdTaken
   // when all were held: *view has each one's holder key (one candidate:
   // with its value, in outcome->holder).

@@ -271,6 +271,7 @@ class RecordingEtcd final : public snowflake::EtcdApi {
   Status LeaseTimeToLive(int64_t id, int64_t* left) override {
     return inner_->LeaseTimeToLive(id, left);
   }
+  void SetRequestTimeoutMs(int64_t timeout_ms) override { inner_->SetRequestTimeoutMs(timeout_ms); }
   int64_t LastRevision() const override { return inner_->LastRevision(); }
   std::string LastErrorDetail() const override { return inner_->LastErrorDetail(); }
 
