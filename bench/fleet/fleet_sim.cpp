@@ -382,8 +382,10 @@ class EtcdCluster {
                                              dir + ".log"};
       const pid_t pid = fork();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (geteuid() == 0 && (setgid(gid) != 0 || setuid(uid) != 0)) _exit(127);
+        // After the change of user, which clears it: a member must not
+        // outlive a simulator that was killed.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         std::vector<char*> argv;
         for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
