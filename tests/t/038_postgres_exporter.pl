@@ -61,7 +61,9 @@ ok(scalar(keys %alerted) >= 8, 'the alert rules use ' . scalar(keys %alerted) . 
 # built-in metrics off: what is left is the query file and the exporter's
 # own pg_up and pg_exporter_* series.
 my $help = `$exporter_bin --help 2>&1`;
-my %collectors = map { $_ => 1 } $help =~ /--(?:\[no-\])?collector\.([\w.]+)/g;
+# (Collectors only: "--collector.NAME" then a space. Their own options,
+# "--collector.stat_statements.limit=100" in 0.19, take no "no-".)
+my %collectors = map { $_ => 1 } $help =~ /--(?:\[no-\])?collector\.(\w+)(?=\s)/g;
 my @quiet = map { "--no-collector.$_" } sort keys %collectors;
 push @quiet, grep { $help =~ /\Q$_\E/ } qw(--disable-default-metrics --disable-settings-metrics);
 
