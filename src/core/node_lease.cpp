@@ -262,19 +262,10 @@ Status NodeLease::TryClaim(const std::vector<int32_t>& candidates, int64_t first
     }
     // Ours already: an earlier claim committed but its answer was lost.
     if (single && view->size() == 1 && (*view)[0].lease == lease_id_) {
-      const std::vector<EtcdKeyValue>& mark = level->ranges[1];
-      int64_t stored = -1;
-      if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
-        return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
-      node_id_ = node_id;
-      high_water_ms_ = stored;
-      claimed_mark_ms_ = stored;
-      high_water_attempted_ms_ = std::max(stored, first_mark_ms);
-      high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
-      holder_confirmed_ms_ = monotonic_->NowMs();
-      outcome->node_id = node_id;
-      outcome->high_water_ms = stored;
-      return Status::Ok();
+      const Status held = Hold(node_id, level->ranges[1], outcome);
+      // (The claim that took it may have raised the mark too.)
+      if (held.ok()) high_water_attempted_ms_ = std::max(high_water_ms_, first_mark_ms);
+      return held;
     }
     outcome->node_id = single ? node_id : -1;
     outcome->holder = HolderIdentity{};
@@ -290,22 +281,29 @@ Status NodeLease::TryClaim(const std::vector<int32_t>& candidates, int64_t first
   const size_t expected = first_mark.empty() ? 2 : 3;
   if (level->ranges.size() != expected || level->txns.size() != expected)
     return Status::Error(StatusCode::kEtcdError, "etcd answered a claim with the wrong shape");
-  const std::vector<EtcdKeyValue>& high_water = level->ranges[1];
-  int64_t mark = -1;
-  if (high_water.size() == 1 && !DecodeHighWater(high_water[0].value, &mark))
-    return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
-  node_id_ = node_id;
-  high_water_ms_ = mark;
-  claimed_mark_ms_ = mark;
-  high_water_mod_revision_ = high_water.size() == 1 ? high_water[0].mod_revision : 0;
+  const Status held = Hold(node_id, level->ranges[1], outcome);
+  if (!held.ok()) return held;
   if (!first_mark.empty() && MarkWasPut(level->txns[2])) {
     high_water_ms_ = std::min(first_mark_ms, kMaxTimestampMs);
     high_water_mod_revision_ = top.revision;
   }
   high_water_attempted_ms_ = high_water_ms_;
+  return Status::Ok();
+}
+
+Status NodeLease::Hold(int32_t node_id, const std::vector<EtcdKeyValue>& mark,
+                       ClaimOutcome* outcome) {
+  int64_t stored = -1;
+  if (mark.size() == 1 && !DecodeHighWater(mark[0].value, &stored))
+    return Status::Error(StatusCode::kEtcdError, "the node id's high-water mark is unreadable");
+  node_id_ = node_id;
+  high_water_ms_ = stored;
+  claimed_mark_ms_ = stored;
+  high_water_attempted_ms_ = stored;
+  high_water_mod_revision_ = mark.size() == 1 ? mark[0].mod_revision : 0;
   holder_confirmed_ms_ = monotonic_->NowMs();
   outcome->node_id = node_id;
-  outcome->high_water_ms = mark;
+  outcome->high_water_ms = stored;
   return Status::Ok();
 }
 

@@ -195,6 +195,9 @@ class NodeLease {
   Status TryClaim(const std::vector<int32_t>& candidates, int64_t first_mark_ms,
                   ClaimOutcome* outcome, std::vector<EtcdKeyValue>* view);
   Status TryClaim(int32_t node_id, int64_t first_mark_ms, ClaimOutcome* outcome);
+  // The claim of node_id went through (or was ours already): hold it, with
+  // its mark as read in the claim (mark: the mark key, or nothing).
+  Status Hold(int32_t node_id, const std::vector<EtcdKeyValue>& mark, ClaimOutcome* outcome);
   // Any free id (see Claim()).
   Status ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome);
   // Reads which ids are held (keys only), into known_taken_; *ours: an id
