@@ -379,31 +379,38 @@ Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
   known_taken_.assign(kMaxNodeId + 1, false);
   bool contended = false;
   bool read_all = false;
-  if (claim_answer_lost_) {
-    // An earlier claim may have taken an id without our hearing of it (or
-    // a member may still apply it): a claim of ours would pass over that
-    // id as held and take a second one, held for as long as we run.
+  // Reads which ids are held; *finished when a claim of ours turned up (a
+  // claim whose answer was lost, or that a resumed member applied late):
+  // that id is ours already, so it is taken, leaking nothing, and the
+  // status is that of taking it.
+  auto read_holders = [&](bool* finished) {
     int32_t ours = -1;
     int claimed_since = 0;
-    const Status read = ReadHolders(started_revision, &ours, &claimed_since);
-    if (!read.ok()) return read;
-    contended = claimed_since > 0;
-    claim_answer_lost_ = false;
-    if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
+    Status read = ReadHolders(started_revision, &ours, &claimed_since);
+    *finished = !read.ok() || ours >= 0;
+    if (ours >= 0) read = TryClaim(ours, first_mark_ms, outcome);
     read_all = true;
+    // Servers that claimed since this one started: a storm.
+    contended = contended || claimed_since > 0;
+    return read;
+  };
+  bool finished = false;
+  Status status = Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
+  if (claim_answer_lost_) {
+    // An earlier claim may have taken an id without our hearing of it: a
+    // claim now would pass over that id as held and take a second one,
+    // held for as long as we run.
+    status = read_holders(&finished);
+    if (finished) return status;
+    claim_answer_lost_ = false;
   }
   int random_attempts = 0;
-  Status status = Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
   for (int attempt = 0; attempt < kFreeClaimAttempts; ++attempt) {
     std::vector<int32_t> candidates = Candidates(contended);
     if (candidates.empty()) {
       if (read_all) return Status::Error(StatusCode::kNoFreeNodeId, "every node id is held");
-      int32_t ours = -1;
-      int claimed_since = 0;
-      status = ReadHolders(started_revision, &ours, &claimed_since);
-      if (!status.ok()) return status;
-      if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
-      read_all = true;
+      status = read_holders(&finished);
+      if (finished) return status;
       continue;
     }
     std::vector<EtcdKeyValue> view;
@@ -414,23 +421,16 @@ Status NodeLease::ClaimFree(int64_t first_mark_ms, ClaimOutcome* outcome) {
       std::string leaf;
       if (!ParseRegistryKey(options_.prefix, kv.key, &id, &leaf)) continue;
       known_taken_[static_cast<size_t>(id)] = true;
-      // A claim of ours whose answer was lost (or that a resumed member
-      // applied late): that id is ours already; take it, leak nothing.
-      if (kv.lease == lease_id_) return TryClaim(id, first_mark_ms, outcome);
+      if (kv.lease == lease_id_) return TryClaim(id, first_mark_ms, outcome);  // ours already
       if (kv.create_revision > started_revision) contended = true;
     }
     if (contended) random_attempts++;
+    // A calm fleet's newcomer learns where the free ids are (and whether
+    // it is calm: it may have started later than the first of a storm);
+    // in a storm, so do the last servers, after a few random tries.
     if (!read_all && (!contended || random_attempts >= kRandomAttemptsBeforeRead)) {
-      // Also tells a storm from a calm fleet when the ids tried were taken
-      // before this server started (it started later than the first ones
-      // of a storm): servers claimed since it started.
-      int32_t ours = -1;
-      int claimed_since = 0;
-      status = ReadHolders(started_revision, &ours, &claimed_since);
-      if (!status.ok()) return status;
-      if (ours >= 0) return TryClaim(ours, first_mark_ms, outcome);
-      read_all = true;
-      contended = contended || claimed_since > 0;
+      const Status read = read_holders(&finished);
+      if (finished) return read;
     }
   }
   outcome->node_id = -1;
