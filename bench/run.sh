@@ -18,6 +18,8 @@
 #   bench/results/latest.csv   every figure: median, min, max, ratio
 #   bench/results/raw.csv      every single measurement
 #   bench/results/core.json    Google Benchmark's own output
+#   bench/results/table_scale.{md,png}, table_scale_progress.csv   section 12
+#                              (the key at table scale) on its own
 # Knobs (environment): BENCH_RESULTS (output directory), BENCH_SECONDS and
 # BENCH_ROUNDS (pgbench runs), BENCH_BULK_RUNS, BENCH_INSERT_ROUNDS,
 # BENCH_CPU_IDLE=1 (do not keep idle CPUs polling, see below), BENCH_SECTIONS
@@ -116,7 +118,7 @@ bench_psql -f bench/sql/setup.sql
 source bench/sections.sh
 # BENCH_SECTIONS: a subset, e.g. "sync_standby" (each section carries its own
 # baseline, so its ratios stand alone); the report marks the rest "not measured".
-for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd fleet}; do
+for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd fleet table_scale}; do
   "bench_$section"
 done
 
