@@ -10,7 +10,7 @@
 set terminal pngcairo size 1600,1100 noenhanced font "sans,11"
 set output out
 set grid
-set key top right font ",10"
+set key below horizontal font ",10"
 array title[6] = ["bigserial", "snowflake_next_id() bigint", "snowflake type", "UUIDv7", \
                   "UUIDv7 sub-ms", "gen_random_uuid()"]
 array colour[6] = ["#ff7f0e", "#1f77b4", "#17becf", "#2ca02c", "#8c564b", "#9467bd"]
