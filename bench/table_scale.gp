@@ -21,8 +21,9 @@ set multiplot layout 2,2 title heading font ",11"
 do for [j = 1:2] {
   if (j <= nc) {
     c = word(clients, j)
-    set title sprintf("rows/s while the table grows, %s client%s (pgbench --progress)", c, c eq "1" ? "" : "s")
-    set xlabel "million rows inserted"
+    set title sprintf("rows/s while the table grows, %s client%s (pgbench --progress; x: million rows inserted)", \
+                      c, c eq "1" ? "" : "s")
+    unset xlabel
     set ylabel "thousand rows per second"
     set yrange [0:*]
     set xrange [0:*]
@@ -41,7 +42,7 @@ set boxwidth 0.9
 set xtics rotate by 15 right font ",10"
 unset xlabel
 set xrange [*:*]
-set key top left
+set key inside top left vertical
 
 set title "primary key's size at the end, MB"
 set ylabel "MB"
