@@ -8,7 +8,7 @@
 # section of bench/sections.sh against it, so that all ratios share one
 # baseline, and writes the report (bench/report.sh).
 #
-#   make bench                      full run, about 13 minutes on 2 cores
+#   make bench                      full run, about 35 minutes on 2 cores
 #   BENCH_QUICK=1 bench/run.sh      smoke run (under a minute), for make test
 #
 # Results (stable paths; a quick run writes to bench/results/quick/ instead,
@@ -24,7 +24,7 @@
 # BENCH_ROUNDS (pgbench runs), BENCH_BULK_RUNS, BENCH_INSERT_ROUNDS,
 # BENCH_CPU_IDLE=1 (do not keep idle CPUs polling, see below), BENCH_SECTIONS
 # (run only these sections, e.g. BENCH_SECTIONS=sync_standby), BENCH_TABLE_ROWS
-# and BENCH_TABLE_CLIENTS (section 12).
+# BENCH_TABLE_CLIENTS and BENCH_TABLE_KEYS (section 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)

@@ -724,6 +724,11 @@ bench_table_scale() {
     "clients ${table_clients[*]}, shared_buffers=128MB"
   local keys=("bigserial" "snowflake_next_id() bigint" "snowflake type" "UUIDv7" "UUIDv7 sub-ms"
     "gen_random_uuid()")
+  # BENCH_TABLE_KEYS: only the keys this extended regular expression matches.
+  if [[ -n ${BENCH_TABLE_KEYS:-} ]]; then
+    mapfile -t keys < <(printf '%s\n' "${keys[@]}" | grep -E -- "$BENCH_TABLE_KEYS")
+    ((${#keys[@]} > 0)) || { echo "table_scale: no key matches $BENCH_TABLE_KEYS" >&2; return 1; }
+  fi
   local clients key round=0 order
   echo "key,clients,seconds,rows,rows_per_s" >"$results/table_scale_progress.csv"
   table_scale_server small
