@@ -23,7 +23,7 @@
 # Knobs (environment): BENCH_RESULTS (output directory), BENCH_SECONDS and
 # BENCH_ROUNDS (pgbench runs), BENCH_BULK_RUNS, BENCH_INSERT_ROUNDS,
 # BENCH_CPU_IDLE=1 (do not keep idle CPUs polling, see below), BENCH_SECTIONS
-# (run only these sections, e.g. BENCH_SECTIONS=sync_standby), BENCH_TABLE_ROWS
+# (run only these sections, e.g. BENCH_SECTIONS=sync_standby), BENCH_TABLE_ROWS,
 # BENCH_TABLE_CLIENTS and BENCH_TABLE_KEYS (section 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
