@@ -7,8 +7,13 @@
 #                median, min, max, baseline, ratio, ratio_min, ratio_max
 #   summary.md   the machine, the targets and one table per section
 #   bench.png    the chart (bench/plot.gp)
+# and, when section 12 (table_scale) ran, the same section on its own:
+#   table_scale.md, table_scale.png (bench/table_scale.gp); sections.sh wrote
+#   table_scale_progress.csv.
 # Uses from run.sh: $raw, $results, $work, $repo, $quick, bench_psql,
-# $started_at, $elapsed_s, $load_at_start, $load_at_end, $cpu_idle.
+# $started_at, $elapsed_s, $load_at_start, $load_at_end, $cpu_idle; from
+# sections.sh: $table_rows, $table_progress_s, $table_clients.
+# shellcheck disable=SC2154 # those are set by the scripts that source this one
 
 # describe_machine: one line naming the machine the figures came from:
 # nproc, the CPU model of /proc/cpuinfo, memory, kernel, clock source.
@@ -76,6 +81,13 @@ write_report() {
   write_fleet_chart "$machine" "$mode"
   echo
   echo "wrote $results/summary.md, $results/latest.csv, $results/raw.csv, $results/bench.png"
+  # Section 12 also stands alone (its own page and chart), when it ran.
+  if [[ -s $results/table_scale_progress.csv ]] &&
+    (($(bench_psql -c "SELECT count(*) FROM bench_raw WHERE section = 'table_scale'") > 0)); then
+    write_table_scale_md "$machine" "$pg_version" "$code" "$mode" >"$results/table_scale.md"
+    write_table_scale_chart "$machine" "$pg_version" "$mode"
+    echo "wrote $results/table_scale.md, $results/table_scale.png, $results/table_scale_progress.csv"
+  fi
   echo "benchmark done in ${elapsed_s} s; the server is stopped and its directory removed on exit."
 }
 
@@ -234,7 +246,100 @@ same tool, built from git at \`BENCH_FLEET_BEFORE\`, default f3ab5d1; -1 s: not 
 held an id within 300 s). Chart: [fleet.png](fleet.png).
 
 $(bench_psql -c "SELECT bench_md('fleet')")
+
+$(if (($(bench_psql -c "SELECT count(*) FROM bench_raw WHERE section = 'table_scale'") > 0)); then
+    table_scale_md_body
+  else
+    printf '## 12. The key at table scale (issue 19)\n\nNot measured in this run.\n'
+  fi)
 MD
+}
+
+# table_scale_md_body: section 12 of summary.md (also in table_scale.md).
+table_scale_md_body() {
+  cat <<MD
+## 12. The key at table scale (issue 19)
+
+${table_rows} rows per run into \`ts_keys (id <key> PRIMARY KEY, v int)\` through pgbench
+(\`INSERT ... SELECT ... FROM generate_series(1, 1000)\`, 1000 rows per statement, each client
+running its share), synchronous_commit=off, one run per key and client count, a new table each
+run. The server for this section: shared_buffers=128MB (the primary key outgrows it), and
+PostgreSQL's default WAL and checkpoint settings (max_wal_size=1GB, checkpoint_timeout=5min,
+full_page_writes on), so checkpoints happen during a run and every page first changed after one
+is written whole to WAL. UUIDv7: the pure-SQL recipe commonly used before PostgreSQL 18
+(milliseconds, then random bits: UUIDs of one millisecond in random order), and "UUIDv7 sub-ms",
+PostgreSQL 18's layout (the fraction of the millisecond after it, so that a backend's UUIDs
+ascend): \`uuidv7()\` on 18, a PL/pgSQL function before (both in \`bench/sql/uuidv7.sql\`). Figures are whole-run totals; in brackets the ratio to bigserial at
+the same client count (rows/s: higher is faster; every other column: higher is more).
+"Blocks read" are heap and index blocks not found in shared_buffers
+(\`pg_statio_user_tables\`: from the operating system's page cache or the disk), which counts
+each block the table or index grows by once; "read back" is what exceeds their final size in
+blocks: blocks needed again after shared_buffers had evicted them. WAL bytes are the distance
+the WAL insert position moved, full-page images from \`pg_stat_wal\`.
+
+$(bench_psql -c "SELECT bench_md_table_scale()")
+
+![rows/s while the table grows](table_scale.png)
+
+Rows/s over time (pgbench \`--progress=${table_progress_s}\`): \`table_scale_progress.csv\`.
+MD
+}
+
+# write_table_scale_md MACHINE PG_VERSION CODE MODE: section 12 alone, with
+# the machine and the server it ran on.
+write_table_scale_md() {
+  local machine=$1 pg_version=$2 code=$3 mode=$4 disk
+  disk=$(df -h --output=source,size "$work" | awk 'NR == 2 { print $1 " (" $2 ")" }')
+  cat <<MD
+# The key at table scale
+
+\`make bench\` section \`table_scale\` (\`BENCH_SECTIONS=table_scale bench/run.sh\`), $mode,
+$started_at.
+
+- Machine: $machine; disk $disk
+  ($(lsblk -dno ROTA "$(df --output=source "$work" | tail -1)" 2>/dev/null |
+    awk '{ print ($1 == 1 ? "rotational" : "not rotational") }' || echo "kind unknown")); $cpu_idle.
+- PostgreSQL $pg_version, shared_buffers=$(bench_psql -c "SHOW shared_buffers") during the rest of
+  the run, 128MB during this section; snowflake at $code. One throwaway server, unix socket
+  only; the pgbench clients run on the same machine.
+- Load average (1, 5, 15 min): $load_at_start at start, $load_at_end at end.
+
+$(table_scale_md_body)
+MD
+}
+
+# write_table_scale_chart MACHINE PG_VERSION MODE: table_scale.png, rows/s
+# against rows inserted per key and client count, and the index size and WAL
+# per row (bench/table_scale.gp).
+write_table_scale_chart() {
+  local machine=$1 pg_version=$2 mode=$3 data="$work/plot"
+  mkdir -p "$data"
+  rm -f "$data"/ts_*.dat
+  # One file per client count and key (the key's place in table_scale.gp's list).
+  awk -F, -v dir="$data" 'NR > 1 {
+      k = $1; gsub(/"/, "", k)
+      i = (k == "bigserial") ? 1 : (k == "snowflake_next_id() bigint") ? 2 : (k == "snowflake type") ? 3 \
+          : (k == "UUIDv7") ? 4 : (k == "UUIDv7 sub-ms") ? 5 : 6
+      printf "%s %s\n", $4 / 1e6, $5 / 1000 >(dir "/ts_" $2 "_" i ".dat")
+    }' "$results/table_scale_progress.csv"
+  local c
+  for c in "${table_clients[@]}"; do
+    for k in 1 2 3 4 5 6; do [[ -f $data/ts_${c}_$k.dat ]] || echo "NaN NaN" >"$data/ts_${c}_$k.dat"; done
+  done
+  bench_psql -c "
+    SELECT k || ',' || replace(g.metric, ',', ' ') || ',' || string_agg(
+             bench_nan(i.median) || ',' || bench_nan(w.median), ',' ORDER BY c.clients)
+    FROM (VALUES (1, 'bigserial'), (2, 'snowflake_next_id() bigint'), (3, 'snowflake type'),
+                 (4, 'UUIDv7'), (5, 'UUIDv7 sub-ms'), (6, 'gen_random_uuid()')) AS g(k, metric)
+    CROSS JOIN unnest('{$(IFS=,; echo "${table_clients[*]}")}'::int[]) AS c(clients)
+    LEFT JOIN bench_summary i ON i.section = 'table_scale_index' AND i.metric = g.metric
+                             AND i.clients = c.clients
+    LEFT JOIN bench_summary w ON w.section = 'table_scale_wal' AND w.metric = g.metric
+                             AND w.clients = c.clients
+    GROUP BY k, g.metric ORDER BY k" >"$data/ts_bars.csv"
+  gnuplot -e "datadir='$data'; out='$results/table_scale.png'; clients='${table_clients[*]}'" \
+    -e "heading=\"The key at table scale: ${table_rows} rows per run, $mode, $started_at, PostgreSQL $pg_version, shared_buffers=128MB\\n$machine\"" \
+    "$repo/bench/table_scale.gp"
 }
 
 # write_fleet_chart MACHINE MODE: fleet.png (issue 17): claim time and etcd

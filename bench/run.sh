@@ -8,7 +8,7 @@
 # section of bench/sections.sh against it, so that all ratios share one
 # baseline, and writes the report (bench/report.sh).
 #
-#   make bench                      full run, about 13 minutes on 2 cores
+#   make bench                      full run, about 35 minutes on 2 cores
 #   BENCH_QUICK=1 bench/run.sh      smoke run (under a minute), for make test
 #
 # Results (stable paths; a quick run writes to bench/results/quick/ instead,
@@ -18,10 +18,13 @@
 #   bench/results/latest.csv   every figure: median, min, max, ratio
 #   bench/results/raw.csv      every single measurement
 #   bench/results/core.json    Google Benchmark's own output
+#   bench/results/table_scale.{md,png}, table_scale_progress.csv   section 12
+#                              (the key at table scale) on its own
 # Knobs (environment): BENCH_RESULTS (output directory), BENCH_SECONDS and
 # BENCH_ROUNDS (pgbench runs), BENCH_BULK_RUNS, BENCH_INSERT_ROUNDS,
 # BENCH_CPU_IDLE=1 (do not keep idle CPUs polling, see below), BENCH_SECTIONS
-# (run only these sections, e.g. BENCH_SECTIONS=sync_standby).
+# (run only these sections, e.g. BENCH_SECTIONS=sync_standby), BENCH_TABLE_ROWS,
+# BENCH_TABLE_CLIENTS and BENCH_TABLE_KEYS (section 12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -116,7 +119,7 @@ bench_psql -f bench/sql/setup.sql
 source bench/sections.sh
 # BENCH_SECTIONS: a subset, e.g. "sync_standby" (each section carries its own
 # baseline, so its ratios stand alone); the report marks the rest "not measured".
-for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd fleet}; do
+for section in ${BENCH_SECTIONS:-pgbench bulk bulk_two_sessions insert core sync_standby batch type etcd fleet table_scale}; do
   "bench_$section"
 done
 

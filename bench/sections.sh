@@ -33,6 +33,8 @@ if [[ $quick == 1 ]]; then
   fleet_steady_s=4
   fleet_variants=()
   fleet_before_sizes=()
+  table_rows=${BENCH_TABLE_ROWS:-100000}
+  table_progress_s=1
 else
   pgbench_seconds=${BENCH_SECONDS:-4}
   pgbench_rounds=${BENCH_ROUNDS:-5}
@@ -57,7 +59,11 @@ else
   # figures from the same tool (BENCH_FLEET_BEFORE= skips it).
   fleet_before_commit=${BENCH_FLEET_BEFORE-f3ab5d1}
   fleet_before_sizes=(64 256 1024)
+  table_rows=${BENCH_TABLE_ROWS:-20000000}
+  table_progress_s=5
 fi
+# Section 12 (table_scale): the client counts.
+read -r -a table_clients <<<"${BENCH_TABLE_CLIENTS:-1 4}"
 # The biggest bulk size is also the one for two concurrent sessions.
 bulk_big=${bulk_sizes[-1]}
 ncpu=$(nproc)
@@ -646,4 +652,162 @@ bench_fleet() {
     fleet_run "$before_build/fleet_sim" "$size" "before:" --servers "$size" --steady-s "$fleet_steady_s" \
       --busy 0.5 || true
   done
+}
+
+# table_scale_server small|restore: restarts the bench server with a small
+# shared_buffers and PostgreSQL's default WAL and checkpoint settings (so that
+# the primary key's index outgrows shared_buffers, and checkpoints happen
+# during a run, as they do in production: every page first touched after one
+# is written whole to WAL), or back to run.sh's tuning.
+table_scale_server() {
+  local mode=$1 setting
+  local settings=("shared_buffers = '128MB'" "wal_buffers = '-1'" "min_wal_size = '80MB'"
+    "max_wal_size = '1GB'" "checkpoint_timeout = '5min'")
+  for setting in "${settings[@]}"; do
+    if [[ $mode == small ]]; then
+      bench_psql -c "ALTER SYSTEM SET $setting"
+    else
+      bench_psql -c "ALTER SYSTEM RESET ${setting%% =*}"
+    fi
+  done
+  as_pg_user pg_ctl -D "$work/data" -l "$work/server.log" -w -m fast restart >/dev/null
+}
+
+# table_scale_key KEY: the column definition of the key ts_keys gets.
+table_scale_key() {
+  case $1 in
+    "snowflake_next_id() bigint") echo "bigint PRIMARY KEY DEFAULT snowflake_next_id()" ;;
+    "snowflake type") echo "snowflake PRIMARY KEY DEFAULT snowflake_next_id()" ;;
+    bigserial) echo "bigserial PRIMARY KEY" ;;
+    "gen_random_uuid()") echo "uuid PRIMARY KEY DEFAULT gen_random_uuid()" ;;
+    # bench/sql/uuidv7.sql: the pure-SQL recipe used before PostgreSQL 18
+    # (milliseconds, then random), and PostgreSQL 18's layout (milliseconds,
+    # the fraction of the millisecond, then random): uuidv7() itself on 18.
+    "UUIDv7") echo "uuid PRIMARY KEY DEFAULT bench_uuidv7()" ;;
+    "UUIDv7 sub-ms")
+      if (($(bench_psql -c "SHOW server_version_num") >= 180000)); then
+        echo "uuid PRIMARY KEY DEFAULT uuidv7()"
+      else
+        echo "uuid PRIMARY KEY DEFAULT bench_uuidv7_sub_ms()"
+      fi
+      ;;
+    *) echo "unknown key $1" >&2; return 1 ;;
+  esac
+}
+
+# table_scale_run KEY CLIENTS: a new table ts_keys keyed by KEY, filled with
+# $table_rows rows by pgbench (1000 rows per statement, synchronous_commit off,
+# CLIENTS clients, each running its share of the statements); records the
+# rows/s, the primary key's final size, WAL bytes and full-page images, and
+# blocks read into shared buffers (heap and index: all of them, and those
+# read back after their eviction); appends pgbench's
+# progress (rows/s every $table_progress_s s) to table_scale_progress.csv.
+table_scale_run() {
+  local key=$1 clients=$2 per_client out tps lsn0 fpi0 row wal fpi idx_mb heap_mb reads blocks i
+  per_client=$((table_rows / 1000 / clients))
+  bench_psql -c "DROP TABLE IF EXISTS ts_keys" \
+    -c "CREATE TABLE ts_keys (id $(table_scale_key "$key"), v int NOT NULL)" -c "CHECKPOINT"
+  row=$(bench_psql -F' ' -c "SELECT pg_current_wal_lsn(), wal_fpi FROM pg_stat_wal")
+  read -r lsn0 fpi0 <<<"$row"
+  if ! out=$(PGOPTIONS="-c synchronous_commit=off" pgbench -h "$work" -U "$PG_RUN_USER" -n \
+    -M prepared -t "$per_client" -c "$clients" -j "$clients" --progress="$table_progress_s" \
+    -f "$repo/bench/pgbench/insert_table_scale.sql" bench 2>&1); then
+    echo "pgbench (table_scale, $key, $clients clients) failed:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)$/\1/p' <<<"$out")
+  if [[ -z $tps ]] || ! grep -q '^number of failed transactions: 0 ' <<<"$out"; then
+    echo "pgbench (table_scale): no TPS, or failed transactions:" >&2
+    echo "$out" >&2
+    return 1
+  fi
+  # The backends flush their statistics as they exit, after they left
+  # pg_stat_activity: wait for them to go, then a moment more.
+  for ((i = 0; i < 100; i++)); do
+    (($(bench_psql -c "SELECT count(*) FROM pg_stat_activity
+                       WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()") == 0)) && break
+    sleep 0.1
+  done
+  sleep "$([[ $quick == 1 ]] && echo 0.2 || echo 1)"
+  row=$(bench_psql -F' ' -c "
+    SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0'), w.wal_fpi - $fpi0,
+           pg_relation_size('ts_keys_pkey') / 1048576.0, pg_relation_size('ts_keys') / 1048576.0,
+           coalesce(s.heap_blks_read, 0) + coalesce(s.idx_blks_read, 0),
+           (pg_relation_size('ts_keys') + pg_relation_size('ts_keys_pkey')) / current_setting('block_size')::int,
+           (SELECT count(*) FROM ts_keys)
+    FROM pg_stat_wal AS w, pg_statio_user_tables AS s WHERE s.relname = 'ts_keys'")
+  read -r wal fpi idx_mb heap_mb reads blocks i <<<"$row"
+  [[ $i == "$((per_client * clients * 1000))" ]] ||
+    { echo "table_scale: $i rows in ts_keys, expected $((per_client * clients * 1000))" >&2; return 1; }
+  record table_scale "$key" "$clients" "$i" 1 "$(calc "$tps * 1000")" rows/s
+  record table_scale_index "$key" "$clients" "$i" 1 "$idx_mb" "MB"
+  record table_scale_heap "$key" "$clients" "$i" 1 "$heap_mb" "MB"
+  record table_scale_wal "$key" "$clients" "$i" 1 "$(calc "$wal / $i")" "WAL bytes/row"
+  record table_scale_fpi "$key" "$clients" "$i" 1 "$(calc "$fpi * 1000 / $i")" "FPI/1000 rows"
+  # pg_statio counts every block a relation grows by as read once (a new
+  # block comes in through the same call): what exceeds the final size in
+  # blocks was read back, after it had been evicted from shared_buffers.
+  record table_scale_reads "$key" "$clients" "$i" 1 "$(calc "$reads * 1000 / $i")" "reads/1000 rows"
+  record table_scale_reread "$key" "$clients" "$i" 1 \
+    "$(calc "($reads > $blocks ? $reads - $blocks : 0) * 1000 / $i")" "read back/1000 rows"
+  # progress: 5.0 s, 123.4 tps, lat ... (per interval): rows inserted so far
+  # at the end of each interval, and the interval's rate. A run shorter than
+  # one interval (the quick run) has none: then one point, the whole run's.
+  awk -v key="$key" -v clients="$clients" -v n="$i" -v tps="$tps" '
+    /^progress: / {
+      t = $2 + 0; rate = $4 * 1000; rows += rate * (t - prev); prev = t
+      printf "\"%s\",%d,%.1f,%.0f,%.0f\n", key, clients, t, rows, rate
+    }
+    END {
+      if (prev == 0) printf "\"%s\",%d,%.3f,%.0f,%.0f\n", key, clients, n / tps / 1000, n, tps * 1000
+    }' <<<"$out" >>"$results/table_scale_progress.csv"
+  bench_psql -c "DROP TABLE ts_keys"
+}
+
+# 12. (issue 19) The key at table scale: $table_rows rows into a table whose
+# primary key outgrows shared_buffers, keyed by snowflake_next_id() (bigint
+# and the snowflake type), bigserial, gen_random_uuid() and UUIDv7, at 1 and
+# 4 clients; one run of each (a run is long: the figures are whole-run totals).
+bench_table_scale() {
+  section_header "12. the key at table scale: ${table_rows} rows per run," \
+    "clients ${table_clients[*]}, shared_buffers=128MB"
+  local keys=("bigserial" "snowflake_next_id() bigint" "snowflake type" "UUIDv7" "UUIDv7 sub-ms"
+    "gen_random_uuid()")
+  # BENCH_TABLE_KEYS: only the keys this extended regular expression matches.
+  if [[ -n ${BENCH_TABLE_KEYS:-} ]]; then
+    mapfile -t keys < <(printf '%s\n' "${keys[@]}" | grep -E -- "$BENCH_TABLE_KEYS")
+    ((${#keys[@]} > 0)) || { echo "table_scale: no key matches $BENCH_TABLE_KEYS" >&2; return 1; }
+  fi
+  local clients key round=0 order
+  echo "key,clients,seconds,rows,rows_per_s" >"$results/table_scale_progress.csv"
+  table_scale_server small
+  [[ $(bench_psql -c "SHOW shared_buffers") == 128MB ]] ||
+    { echo "table_scale: shared_buffers is not 128MB" >&2; return 1; }
+  bench_psql -f "$repo/bench/sql/uuidv7.sql"
+  # The UUIDv7 functions make what they claim: version 7, ascending across
+  # milliseconds (and within one, for the sub-ms layout, in one backend).
+  [[ $(bench_psql -c "
+    SELECT bool_and(uuid_send(u) > uuid_send(p) AND substr(u::text, 15, 1) = '7')
+    FROM (SELECT u, lag(u) OVER (ORDER BY i) AS p
+          FROM (SELECT i, CASE WHEN i % 2 = 0 THEN bench_uuidv7() ELSE bench_uuidv7_sub_ms() END AS u,
+                       pg_sleep(0.002)
+                FROM generate_series(1, 20) AS i) AS g) AS s
+    WHERE p IS NOT NULL") == t ]] ||
+    { echo "table_scale: bench/sql/uuidv7.sql does not make ascending version-7 UUIDs" >&2; return 1; }
+  [[ $(bench_psql -c "
+    SELECT bool_and(substr(uuid_send(u), 1, 8) >= substr(uuid_send(p), 1, 8))
+           AND count(DISTINCT substr(uuid_send(u), 7, 2)) > 1
+    FROM (SELECT u, lag(u) OVER (ORDER BY i) AS p
+          FROM (SELECT i, bench_uuidv7_sub_ms() AS u FROM generate_series(1, 1000) AS i) AS g) AS s
+    WHERE p IS NOT NULL") == t ]] ||
+    { echo "table_scale: bench_uuidv7_sub_ms() does not ascend within a millisecond" >&2; return 1; }
+  for clients in "${table_clients[@]}"; do
+    round=$((round + 1))
+    mapfile -t order < <(rotate "$round" "${keys[@]}")
+    for key in "${order[@]}"; do
+      table_scale_run "$key" "$clients" || return 1
+    done
+  done
+  table_scale_server restore
 }

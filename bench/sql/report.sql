@@ -12,6 +12,9 @@
 --            same clients
 --   type     ratio = median rows/s / median rows/s of the bigint column
 --   batch_cpu, type_cpu: as the other _cpu sections, to the same baselines
+--   table_scale (rows/s) and table_scale_index, _heap, _wal, _fpi, _reads
+--            (sizes and costs; lower is better): ratio = this / bigserial's,
+--            same clients, so that 1.5 means "half as much again as bigserial"
 --   bulk, bulk2, bound (IDs/s) and core: ratio to the layout's cap of
 --            4,096,000 IDs/s (core: 244.140625 ns/ID over the ns per ID)
 -- ratio_min and ratio_max: for pgbench and insert (and their _cpu), the lowest and highest
@@ -25,7 +28,10 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_position(ARRAY['pgbench', 'pgbench_cpu', 'bulk', 'bulk2', 'bound', 'insert',
                                        'insert_cpu', 'core', 'reservations', 'sync_pgbench',
                                        'sync_bulk', 'batch', 'batch_cpu', 'type', 'type_cpu', 'etcd_pgbench',
-                                       'etcd_pgbench_cpu', 'etcd_bulk', 'etcd_background'], section), 99) * 100
+                                       'etcd_pgbench_cpu', 'etcd_bulk', 'etcd_background', 'table_scale',
+                                       'table_scale_index', 'table_scale_heap', 'table_scale_wal',
+                                       'table_scale_fpi', 'table_scale_reads', 'table_scale_reread'],
+                                 section), 99) * 100
        + coalesce(array_position(ARRAY[
            'SELECT 1', 'count(*)', 'count(*) streaming series', 'client-supplied ids',
            'snowflake_next_id()', 'snowflake_next_id() without etcd', 'snowflake_next_id() default',
@@ -38,7 +44,8 @@ LANGUAGE sql IMMUTABLE AS $$
            'reservation writes/s, 1 session', 'reservation writes/s, 2 sessions',
            '1000 x snowflake_next_id()', 'snowflake_next_ids(1000)', 'bigint column',
            'snowflake column', 'reservation writer, etcd on', 'reservation writer, etcd off',
-           'etcd member, etcd on', 'etcd member, etcd off'], metric), 99)
+           'etcd member, etcd on', 'etcd member, etcd off', 'snowflake_next_id() bigint',
+           'snowflake type', 'UUIDv7', 'UUIDv7 sub-ms'], metric), 99)
 $$;
 
 -- Numbers as a reader wants them: rates with thousands separators, small
@@ -47,7 +54,8 @@ CREATE FUNCTION bench_fmt(v float8, unit text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
     WHEN v IS NULL THEN ''
-    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row', 'µs CPU/ID', 'ms CPU/s') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
+    WHEN unit IN ('ns/ID', 's', 'writes/s', 'µs CPU/tx', 'µs CPU/row', 'µs CPU/ID', 'ms CPU/s', 'MB',
+                  'WAL bytes/row', 'FPI/1000 rows', 'reads/1000 rows', 'read back/1000 rows') OR abs(v) < 100 THEN to_char(v, 'FM999,999,999,990.000')
     ELSE to_char(round(v), 'FM999,999,999,990')
   END
 $$;
@@ -68,17 +76,18 @@ LANGUAGE sql IMMUTABLE AS $$
                                'etcd_pgbench_cpu') THEN 'SELECT 1'
               WHEN section IN ('insert', 'insert_cpu') THEN 'client-supplied ids'
               WHEN section IN ('batch', 'batch_cpu') THEN '1000 x snowflake_next_id()'
-              WHEN section IN ('type', 'type_cpu') THEN 'bigint column' END
+              WHEN section IN ('type', 'type_cpu') THEN 'bigint column'
+              WHEN section LIKE 'table\_scale%' THEN 'bigserial' END
 $$;
 
 CREATE VIEW bench_summary AS
 WITH paired AS (
   -- Per-round ratios to the baseline run of the same round.
   SELECT r.section, r.metric, r.clients, r.n,
-         min(CASE WHEN r.section LIKE '%\_cpu' THEN b.value / r.value ELSE r.value / b.value END)
-           AS ratio_min,
-         max(CASE WHEN r.section LIKE '%\_cpu' THEN b.value / r.value ELSE r.value / b.value END)
-           AS ratio_max
+         min(CASE WHEN r.section LIKE '%\_cpu' THEN b.value / nullif(r.value, 0)
+                  ELSE r.value / nullif(b.value, 0) END) AS ratio_min,
+         max(CASE WHEN r.section LIKE '%\_cpu' THEN b.value / nullif(r.value, 0)
+                  ELSE r.value / nullif(b.value, 0) END) AS ratio_max
   FROM bench_raw r
   JOIN bench_raw b ON b.section = r.section AND b.clients = r.clients AND b.n = r.n
                   AND b.round = r.round AND b.metric = bench_baseline(r.section)
@@ -88,8 +97,8 @@ SELECT s.section, s.metric, s.clients, s.n, s.unit, s.runs, s.median, s.min, s.m
        coalesce(bench_baseline(s.section),
                 CASE WHEN s.unit IN ('IDs/s', 'ns/ID') THEN 'cap 4,096,000 IDs/s' END) AS baseline,
        CASE
-         WHEN s.section LIKE '%\_cpu' THEN b.median / s.median
-         WHEN b.median IS NOT NULL THEN s.median / b.median
+         WHEN s.section LIKE '%\_cpu' THEN b.median / nullif(s.median, 0)
+         WHEN b.median IS NOT NULL THEN s.median / nullif(b.median, 0)
          WHEN s.unit = 'IDs/s' THEN s.median / 4096000
          WHEN s.unit = 'ns/ID' THEN 244.140625 / s.median
        END AS ratio,
@@ -311,3 +320,32 @@ SELECT row_number() OVER (ORDER BY ord, clients) AS k,
          AS label,
        bench_nan(median) || ',' || bench_nan(min) || ',' || bench_nan(max) AS cols
 FROM bench_summary WHERE section = 'core';
+
+-- Section 12, the key at table scale: one row per key and client count, one
+-- column per figure, each "value (ratio to bigserial)".
+CREATE FUNCTION bench_md_table_scale() RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+  WITH cell AS (
+    SELECT metric, clients, section,
+           bench_fmt(median, unit) || coalesce(' (' || to_char(ratio, 'FM999,990.00') || ')', '') AS v
+    FROM bench_summary WHERE section LIKE 'table\_scale%'
+  ),
+  body AS (
+    SELECT clients,
+           array_position(ARRAY['bigserial', 'snowflake_next_id() bigint', 'snowflake type', 'UUIDv7',
+                                'UUIDv7 sub-ms', 'gen_random_uuid()'], metric) AS ord,
+           format('| %s | %s | %s | %s | %s | %s | %s | %s | %s |', metric, clients,
+                  max(v) FILTER (WHERE section = 'table_scale'),
+                  max(v) FILTER (WHERE section = 'table_scale_index'),
+                  max(v) FILTER (WHERE section = 'table_scale_heap'),
+                  max(v) FILTER (WHERE section = 'table_scale_wal'),
+                  max(v) FILTER (WHERE section = 'table_scale_fpi'),
+                  max(v) FILTER (WHERE section = 'table_scale_reads'),
+                  max(v) FILTER (WHERE section = 'table_scale_reread')) AS line
+    FROM cell GROUP BY metric, clients
+  )
+  SELECT '| key | clients | rows/s | primary key, MB | heap, MB | WAL bytes/row | full-page images/1000 rows '
+         || '| blocks read/1000 rows | of which read back/1000 rows |'
+  UNION ALL SELECT '|---|--:|--:|--:|--:|--:|--:|--:|--:|'
+  UNION ALL (SELECT line FROM body ORDER BY clients, ord)
+$$;
