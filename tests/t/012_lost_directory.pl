@@ -74,10 +74,28 @@ sub crash_restart
 	return $log_offset;
 }
 
+# Removes the server's state directory. The reservation writer may be
+# writing a file into it at that moment (a renewal ahead of need: the state
+# file's temporary copy, the own-floor file), which leaves the directory
+# behind ("Directory not empty", seen once on a loaded machine): remove it
+# again until it is gone.
+sub remove_state_directory
+{
+	my ($server) = @_;
+	my $dir = $server->data_dir . '/pg_snowflake';
+	for (1 .. 100)
+	{
+		rmtree($dir, { error => \my $errors });
+		return if !-e $dir;
+		sleep(0.01);
+	}
+	return;
+}
+
 # A checkpoint after the last renewal: crash recovery then replays no
 # reservation from WAL, so only the postmaster's memory can keep the floor.
 $node->safe_psql('postgres', 'CHECKPOINT');
-rmtree($node->data_dir . '/pg_snowflake');
+remove_state_directory($node);
 ok(!-e $node->data_dir . '/pg_snowflake', 'the state directory is gone');
 my $offset = crash_restart($node);
 my @after = next_ids($node, 1000);
