@@ -112,6 +112,17 @@ void LeaseKeeper::Claim(const LeaseKeeperInput& input) {
 // A claim succeeded: the floor above the node id's high-water mark, then
 // the id, then (the host) the fence.
 void LeaseKeeper::AfterClaim(const ClaimOutcome& outcome, const LeaseKeeperInput& input) {
+  // A claim does not renew the lease, and a lease that waited for its id
+  // (another server held it) may be near its fence: renew it first if its
+  // renewal is due, so that the fence published with the claim is a whole
+  // one (the claim itself just found the holder key ours).
+  if (input.monotonic_ms >= lease_->renewed_ms() + keepalive_interval_ms_) {
+    const Status kept = lease_->KeepAlive(false);
+    if (kept.code == StatusCode::kLeaseLost) {
+      RoundFailed(kept, outcome.node_id);
+      return;
+    }
+  }
   // Under the renewal lock, so that no renewal grows reserved_until against
   // the old node id's mark meanwhile. reserved_until may still be a window
   // of another node id this server held before (an assigned id lost and

@@ -179,6 +179,33 @@ TEST_F(LeaseKeeperTest, ARefusedClaimIsRetriedAboutASecondLaterAndSaysWhoHoldsTh
   EXPECT_EQ(lease.node_id(), 7);
 }
 
+// A server that waited for its id (another server held it) claims it on a
+// lease granted long ago: the fence it publishes must still be a whole one.
+TEST_F(LeaseKeeperTest, AClaimAfterAWaitRenewsTheLeaseBeforeItPublishesTheFence) {
+  NodeLease other(&etcd_, &mono_, Options(), Server("b"));
+  ClaimOutcome out;
+  ASSERT_TRUE(other.Claim(7, -1, &out).ok());
+  NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
+  LeaseKeeper keeper = MakeKeeper(&lease, 7);
+  keeper.Step(Input());  // refused: b holds 7; a's lease is granted now
+  ASSERT_FALSE(lease.held());
+  // b keeps 7 for most of a's fence, then releases it.
+  for (int i = 0; i < 6; ++i) {
+    mono_.Advance(1000);
+    ASSERT_TRUE(other.KeepAlive().ok());
+    keeper.Step(Input());
+  }
+  ASSERT_TRUE(other.Release().ok());
+  for (int step = 0; step < 40 && !lease.held(); ++step) {
+    mono_.Advance(50);
+    keeper.Step(Input());
+  }
+  ASSERT_TRUE(lease.held());
+  const int64_t fence_length = kTtlMs - snowflake::FenceMarginMs(kTtlMs);
+  EXPECT_GE(lease.valid_until_ms() - mono_.Get(), fence_length - 100)
+      << "the fence published with the claim runs from a renewal at the claim";
+}
+
 TEST_F(LeaseKeeperTest, ClaimsBackOffWhileEtcdDoesNotAnswer) {
   NodeLease lease(&etcd_, &mono_, Options(), Server("a"));
   LeaseKeeper keeper = MakeKeeper(&lease, 7);
