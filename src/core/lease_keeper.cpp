@@ -6,6 +6,7 @@
 #include <string>
 
 #include "reservation.h"
+#include "splitmix64.h"
 
 namespace snowflake {
 
@@ -21,8 +22,8 @@ LeaseKeeper::LeaseKeeper(NodeLease* lease, GeneratorState* generator, LeaseKeepe
 
 int64_t LeaseKeeper::WithLead(int64_t ms) const { return std::min(ms + lead_ms_, kMaxTimestampMs); }
 
-// splitmix64, seeded from the server's identity (different on every server
-// of a fleet, so that their retries spread).
+// Seeded from the server's identity (different on every server of a fleet,
+// so that their retries spread).
 uint64_t LeaseKeeper::NextRandom() {
   if (random_state_ == 0) {
     const HolderIdentity& self = lease_->self();
@@ -31,10 +32,7 @@ uint64_t LeaseKeeper::NextRandom() {
                      std::hash<std::string>{}(self.host + self.data_directory)) |
                     1;
   }
-  uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+  return SplitMix64Next(&random_state_);
 }
 
 void LeaseKeeper::Step(const LeaseKeeperInput& input) {

@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "layout.h"
+#include "splitmix64.h"
 
 namespace snowflake {
 
@@ -351,14 +352,11 @@ std::vector<int32_t> NodeLease::Candidates(bool random) {
   }
   // n distinct free ids at random (a partial Fisher-Yates shuffle), so that
   // two servers' candidates rarely overlap: a transaction fails only when
-  // every one of its candidates was taken. splitmix64, seeded from the
-  // lease id, which differs between servers.
+  // every one of its candidates was taken. Seeded from the lease id, which
+  // differs between servers.
   if (random_state_ == 0) random_state_ = static_cast<uint64_t>(lease_id_) | 1;
   for (size_t i = 0; i < n; ++i) {
-    uint64_t z = (random_state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
+    const uint64_t z = SplitMix64Next(&random_state_);
     std::swap(free_ids[i], free_ids[i + static_cast<size_t>(z % (free_ids.size() - i))]);
   }
   free_ids.resize(n);
@@ -511,6 +509,22 @@ Status NodeLease::KeepAlive(bool confirm_holder) {
   return Status::Ok();
 }
 
+// Puts ms as the mark if our lease still holds the id and the mark is as we
+// last saw it (0: absent). A request that timed out on a frozen member and
+// is applied there later carries an older revision, so it cannot put an
+// older, lower mark back over a newer one.
+EtcdTxn NodeLease::WriteMarkTxn(int64_t ms) const {
+  const std::string holder_key = HolderKey(options_.prefix, node_id_);
+  const std::string mark_key = HighWaterKey(options_.prefix, node_id_);
+  EtcdTxn txn;
+  txn.compare = {
+      EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
+      EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
+              high_water_mod_revision_)};
+  txn.success = {EtcdPut(mark_key, EncodeHighWater(ms))};
+  return txn;
+}
+
 Status NodeLease::RaiseHighWater(int64_t ms) {
   if (!held()) return Status::Error(StatusCode::kLeaseLost, "no node id is held");
   if (ms <= high_water_ms_) return Status::Ok();
@@ -523,16 +537,8 @@ Status NodeLease::RaiseHighWater(int64_t ms) {
   // A few rounds: a write of ours whose answer was lost moves the key's
   // revision, which the next round reads and compares against.
   for (int round = 0; round < 3; ++round) {
-    // Our lease still holds the id, and the mark is as we last saw it (0:
-    // absent). A request that timed out on a frozen member and is applied
-    // there later carries an older revision, so it cannot put an older,
-    // lower mark back over a newer one.
-    EtcdTxn txn;
-    txn.compare = {
-        EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
-        EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
-                high_water_mod_revision_)};
-    txn.success = {EtcdPut(mark_key, EncodeHighWater(target))};
+    // (WriteMarkTxn: why a late replay of an older write cannot win.)
+    EtcdTxn txn = WriteMarkTxn(target);
     txn.failure = {EtcdRange(holder_key), EtcdRange(mark_key)};
 
     const int64_t sent_ms = monotonic_->NowMs();
@@ -593,16 +599,8 @@ Status NodeLease::Release(int64_t issued_through_ms) {
     // The mark back down to what was issued, if it is as we last wrote it
     // and the id still ours (a write whose answer was lost may stand above
     // it: then the mark stays). Best effort: the revoke follows either way.
-    const std::string holder_key = HolderKey(options_.prefix, node_id_);
-    const std::string mark_key = HighWaterKey(options_.prefix, node_id_);
-    EtcdTxn txn;
-    txn.compare = {
-        EtcdCmp(holder_key, EtcdCompare::Target::kLease, EtcdCompare::Result::kEqual, lease_id_),
-        EtcdCmp(mark_key, EtcdCompare::Target::kModRevision, EtcdCompare::Result::kEqual,
-                high_water_mod_revision_)};
-    txn.success = {EtcdPut(mark_key, EncodeHighWater(lower_to))};
     EtcdTxnResult result;
-    (void)etcd_->Txn(txn, &result);
+    (void)etcd_->Txn(WriteMarkTxn(lower_to), &result);
   }
   Drop();
   lease_id_ = 0;

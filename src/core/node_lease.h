@@ -186,6 +186,8 @@ class NodeLease {
 
  private:
   Status EnsureLease();
+  // The transaction that writes ms as the mark (WriteMarkTxn in node_lease.cpp).
+  EtcdTxn WriteMarkTxn(int64_t ms) const;
   // Claim() once the old id (if any) is given back.
   Status ClaimWithLease(int32_t node_id, int32_t preferred, ClaimOutcome* outcome,
                         int64_t first_mark_ms);
