@@ -208,23 +208,21 @@ bool TxnToJson(const EtcdTxn& txn, Json* out);
 // {"request_delete_range":{...}} or {"request_txn":{...}}.
 bool OpToJson(const EtcdOp& op, Json* out) {
   Json inner = Json::object();
+  if (op.kind != EtcdOp::Kind::kTxn) inner["key"] = Base64Encode(op.key);
   const char* name = nullptr;
   switch (op.kind) {
     case EtcdOp::Kind::kPut:
       name = "request_put";
-      inner["key"] = Base64Encode(op.key);
       inner["value"] = Base64Encode(op.value);
       if (op.lease != 0) inner["lease"] = JsonInt64(op.lease);
       break;
     case EtcdOp::Kind::kRange:
       name = "request_range";
-      inner["key"] = Base64Encode(op.key);
       if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
       if (op.keys_only) inner["keys_only"] = true;
       break;
     case EtcdOp::Kind::kDelete:
       name = "request_delete_range";
-      inner["key"] = Base64Encode(op.key);
       if (!op.range_end.empty()) inner["range_end"] = Base64Encode(op.range_end);
       break;
     case EtcdOp::Kind::kTxn:
